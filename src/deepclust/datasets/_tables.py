@@ -1,0 +1,284 @@
+"""Load a user's own table (CSV, TSV, parquet, npy, npz) into a :class:`Dataset`.
+
+Every problem with the file is reported as a ValueError that names the file and says what is
+wrong and where (column, row id or line number), because the first thing a new user does is
+point the library at their own, imperfect file.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from deepclust.datasets._base import Dataset
+
+_DELIMITED = {".csv": ",", ".tsv": "\t", ".txt": "\t"}
+SUPPORTED = (".csv", ".tsv", ".txt", ".parquet", ".npy", ".npz")
+
+
+def load_table(
+    path: str | os.PathLike,
+    *,
+    label_column: str | None = None,
+    id_column: str | None = None,
+    transpose: bool = False,
+    name: str | None = None,
+) -> Dataset:
+    """Load a numeric table with samples in rows (or in columns, with ``transpose=True``).
+
+    Parameters
+    ----------
+    path : path-like
+        A ``.csv`` (comma), ``.tsv`` or ``.txt`` (tab), ``.parquet``, ``.npy`` (a 2-D array) or
+        ``.npz`` file (arrays ``X`` and optionally ``y`` and ``ids``, or a single array).
+    label_column : str, optional
+        Column holding reference labels (only for scoring). Removed from the features. Integer
+        labels are kept as they are; other labels are encoded 0..k-1 in sorted order, with the
+        original values in ``info["classes"]``. Not possible for ``.npy`` and ``.npz`` files.
+    id_column : str, optional
+        Column holding sample ids. If None, an unnamed first column (as R's ``write.csv``
+        writes) or a named parquet index is used; otherwise the ids are ``"0"``, ``"1"``, ...
+    transpose : bool, default=False
+        The file is features x samples: the first column holds the feature names and every
+        other column is one sample, headed by its id (the layout of omics expression matrices).
+        ``label_column`` and ``id_column`` then name rows of the file.
+    name : str, optional
+        Dataset name; defaults to the file name without its extension.
+
+    Returns
+    -------
+    Dataset
+        ``X`` float32 of shape (n_samples, n_features), ``y`` or None, string ``sample_ids``.
+
+    Raises
+    ------
+    FileNotFoundError
+        If ``path`` does not exist.
+    ValueError
+        For an unsupported extension, an empty table, a ragged CSV row, a non-numeric feature
+        column, a missing or infinite value, a missing label or id column, duplicated sample
+        ids, or an array that is not 2-D.
+
+    Examples
+    --------
+    >>> import pandas as pd, tempfile, os
+    >>> from deepclust.datasets import load_table
+    >>> tmp = os.path.join(tempfile.mkdtemp(), "toy.csv")
+    >>> pd.DataFrame({"a": [1.0, 2.0], "b": [3.0, 4.0], "kind": ["x", "y"]}).to_csv(tmp, index=False)
+    >>> ds = load_table(tmp, label_column="kind")
+    >>> ds.X.shape, ds.info["classes"]
+    ((2, 2), ['x', 'y'])
+    """
+    path = Path(path)
+    if not path.exists():
+        raise FileNotFoundError(f"no such file: {str(path)!r}")
+    suffix = path.suffix.lower()
+    if suffix not in SUPPORTED:
+        raise ValueError(
+            f"cannot load {str(path)!r}: unsupported extension {path.suffix!r}; "
+            f"supported are {', '.join(SUPPORTED)}"
+        )
+    name = path.stem if name is None else name
+    if suffix in (".npy", ".npz"):
+        if label_column is not None or id_column is not None:
+            raise ValueError(
+                f"{str(path)!r}: label_column and id_column need a table with named columns; "
+                "a .npy/.npz file has none (store labels as array 'y' and ids as 'ids' in an .npz)"
+            )
+        return _load_array(path, transpose=transpose, name=name)
+    frame = _read_frame(path, suffix, transpose)
+    return _frame_to_dataset(frame, path, label_column=label_column, id_column=id_column, name=name)
+
+
+def _read_frame(path: Path, suffix: str, transpose: bool) -> pd.DataFrame:
+    if path.stat().st_size == 0:
+        raise ValueError(f"{str(path)!r} is empty: expected a header and at least one row")
+    if suffix == ".parquet":
+        frame = pd.read_parquet(path)
+        if not isinstance(frame.index, pd.RangeIndex) and not transpose:
+            frame = frame.reset_index()  # a named index becomes an ordinary column
+            frame.attrs["index_column"] = str(frame.columns[0])
+    else:
+        try:
+            frame = pd.read_csv(path, sep=_DELIMITED[suffix])
+        except pd.errors.EmptyDataError as exc:
+            raise ValueError(f"{str(path)!r} is empty: expected a header and at least one row") from exc
+        except pd.errors.ParserError as exc:
+            match = re.search(r"line (\d+), saw (\d+)", str(exc))
+            where = (
+                f"line {match.group(1)} has {match.group(2)} fields, more than the header"
+                if match
+                else str(exc)
+            )
+            raise ValueError(f"{str(path)!r} has a ragged row: {where}") from exc
+        if len(frame.columns) and str(frame.columns[0]).startswith("Unnamed: 0"):
+            frame.attrs["index_column"] = str(frame.columns[0])
+    if transpose:
+        if frame.shape[1] < 2:
+            raise ValueError(f"{str(path)!r}: transpose=True needs a feature-name column and sample columns")
+        first = frame.columns[0]
+        body = frame.set_index(first)
+        body.index = body.index.astype(str)
+        frame = body.T
+        frame.index = frame.index.astype(str)
+        frame.columns.name = None
+        frame.attrs = {"ids_from_index": True}  # the header row held the ids, not a column
+    return frame
+
+
+def _frame_to_dataset(
+    frame: pd.DataFrame, path: Path, *, label_column: str | None, id_column: str | None, name: str
+) -> Dataset:
+    what = "rows" if frame.attrs.get("ids_from_index") else "columns"
+    for arg, col in (("label_column", label_column), ("id_column", id_column)):
+        if col is not None and col not in frame.columns:
+            raise ValueError(
+                f"{str(path)!r}: {arg}={col!r} not found; available {what}: {[str(c) for c in frame.columns]}"
+            )
+    if len(frame) == 0:
+        raise ValueError(f"{str(path)!r} has no rows: expected at least one sample")
+
+    id_col = id_column if id_column is not None else frame.attrs.get("index_column")
+    if id_col is not None:
+        ids = frame[id_col].astype(str).to_numpy()
+    elif frame.attrs.get("ids_from_index"):
+        ids = frame.index.astype(str).to_numpy()
+    else:
+        ids = np.array([str(i) for i in range(len(frame))])
+    ids = np.asarray(ids, dtype=object)
+    dup = pd.Index(ids)[pd.Index(ids).duplicated()]
+    if len(dup):
+        raise ValueError(f"{str(path)!r}: sample id {dup[0]!r} occurs more than once; ids must be unique")
+
+    y, classes = None, None
+    if label_column is not None:
+        y, classes = _encode_labels(frame[label_column], ids, path, label_column)
+
+    features = frame.drop(columns=[c for c in (id_col, label_column) if c is not None])
+    if features.shape[1] == 0:
+        raise ValueError(f"{str(path)!r} has no feature columns besides the label and id columns")
+    X = _numeric_matrix(features, ids, path)
+    info = {"source": str(path)}
+    if classes is not None:
+        info["classes"] = classes
+    if label_column is not None:
+        info["label"] = label_column
+    return Dataset(
+        name=name,
+        X=X,
+        y=y,
+        feature_names=[str(c) for c in features.columns],
+        sample_ids=ids,
+        info=info,
+    )
+
+
+def _encode_labels(labels: pd.Series, ids: np.ndarray, path: Path, column: str):
+    missing = labels.isna().to_numpy()
+    if missing.any():
+        raise ValueError(
+            f"{str(path)!r}: label column {column!r} is missing for sample {ids[np.argmax(missing)]!r}"
+        )
+    if pd.api.types.is_integer_dtype(labels):
+        return labels.to_numpy(dtype=np.int64), None
+    numeric = pd.to_numeric(labels, errors="coerce")
+    if numeric.notna().all() and (numeric % 1 == 0).all():
+        # integer labels that became floats or strings, e.g. a label row of a transposed table
+        return numeric.to_numpy(dtype=np.int64), None
+    codes, classes = pd.factorize(labels.astype(str), sort=True)
+    return codes.astype(np.int64), [str(c) for c in classes]
+
+
+def _numeric_matrix(features: pd.DataFrame, ids: np.ndarray, path: Path) -> np.ndarray:
+    columns = []
+    for col in features.columns:
+        series = features[col]
+        if not (pd.api.types.is_numeric_dtype(series) or pd.api.types.is_bool_dtype(series)):
+            converted = pd.to_numeric(series, errors="coerce")
+            bad = converted.isna().to_numpy() & series.notna().to_numpy()
+            if bad.any():
+                i = int(np.argmax(bad))
+                raise ValueError(
+                    f"{str(path)!r}: feature column {str(col)!r} is not numeric: value "
+                    f"{series.iloc[i]!r} for sample {ids[i]!r}; pass label_column=/id_column= for "
+                    "non-feature columns or remove the column"
+                )
+            series = converted
+        columns.append(series.to_numpy(dtype=np.float64, na_value=np.nan))
+    X = np.column_stack(columns)
+    _check_finite(X, [str(c) for c in features.columns], ids, path)
+    return X.astype(np.float32)
+
+
+def _check_finite(X: np.ndarray, feature_names, ids, path: Path) -> None:
+    finite = np.isfinite(X) & (np.abs(np.nan_to_num(X)) <= np.finfo(np.float32).max)
+    if finite.all():
+        return
+    col = int(np.argmax(~finite.all(axis=0)))
+    row = int(np.argmax(~finite[:, col]))
+    value = X[row, col]
+    kind = "missing (NaN)" if np.isnan(value) else "infinite or beyond float32 range"
+    raise ValueError(
+        f"{str(path)!r}: feature {feature_names[col]!r} has a {kind} value at sample {ids[row]!r} "
+        "(first occurrence); impute or drop it before clustering"
+    )
+
+
+def _load_array(path: Path, *, transpose: bool, name: str) -> Dataset:
+    y = ids = None
+    try:
+        loaded = np.load(path, allow_pickle=False)
+    except (ValueError, OSError, EOFError) as exc:
+        raise ValueError(f"{str(path)!r} is not a readable {path.suffix} file ({exc})") from exc
+    if isinstance(loaded, np.lib.npyio.NpzFile):
+        with loaded:
+            keys = list(loaded.files)
+            if "X" in keys:
+                X = loaded["X"]
+                y = loaded["y"] if "y" in keys else None
+                ids = loaded["ids"] if "ids" in keys else None
+            elif len(keys) == 1:
+                X = loaded[keys[0]]
+            else:
+                raise ValueError(
+                    f"{str(path)!r} holds arrays {keys}: expected one named 'X' (with optional 'y' "
+                    "and 'ids') or a single array"
+                )
+    else:
+        X = loaded
+    if X.ndim != 2:
+        raise ValueError(
+            f"{str(path)!r}: expected a 2-D array (n_samples, n_features), got shape {X.shape}"
+        )
+    if transpose:
+        X = X.T
+    if X.shape[0] == 0 or X.shape[1] == 0:
+        raise ValueError(f"{str(path)!r} has no rows or no columns: shape {X.shape}")
+    if not (np.issubdtype(X.dtype, np.number) or X.dtype == bool):
+        raise ValueError(f"{str(path)!r}: array X has non-numeric dtype {X.dtype}, expected numbers")
+    n = X.shape[0]
+    ids = np.array([str(i) for i in range(n)] if ids is None else [str(i) for i in ids], dtype=object)
+    if len(ids) != n:
+        raise ValueError(f"{str(path)!r}: 'ids' has {len(ids)} entries for {n} samples")
+    if y is not None:
+        y = np.asarray(y)
+        if y.shape != (n,):
+            raise ValueError(f"{str(path)!r}: 'y' has shape {y.shape}, expected ({n},)")
+        if not np.issubdtype(y.dtype, np.integer):
+            raise ValueError(f"{str(path)!r}: 'y' must hold integer labels, got dtype {y.dtype}")
+        y = y.astype(np.int64)
+    X = np.asarray(X, dtype=np.float64)
+    feature_names = [f"x{j}" for j in range(X.shape[1])]
+    _check_finite(X, feature_names, ids, path)
+    return Dataset(
+        name=name,
+        X=X.astype(np.float32),
+        y=y,
+        feature_names=feature_names,
+        sample_ids=ids,
+        info={"source": str(path)},
+    )

@@ -1,0 +1,165 @@
+"""Clusterers on an embedding, and how a fitted one labels new points and is saved.
+
+A user passes ``"kmeans"``, ``"gmm"``, ``"agglomerative"`` or any scikit-learn clusterer
+object. After fitting, the clusterer is turned into an :class:`Assigner`: the few arrays that
+label new points (centroids, Gaussian mixture parameters, or the training embedding for
+clusterers without ``predict``), which can be saved as plain arrays, never as a pickle.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+from sklearn.base import clone
+from sklearn.cluster import AgglomerativeClustering, KMeans, MiniBatchKMeans
+from sklearn.metrics import pairwise_distances_argmin
+from sklearn.mixture import BayesianGaussianMixture, GaussianMixture
+from sklearn.neighbors import KNeighborsClassifier
+
+CLUSTERER_NAMES = ("kmeans", "gmm", "agglomerative")
+
+#: Agglomerative clustering keeps an n x n distance structure; above this many points it is
+#: refused before memory runs out (70,000 points would need about 40 GB).
+AGGLOMERATIVE_MAX_SAMPLES = 20_000
+
+
+def make_clusterer(spec, n_clusters: int, seed: int):
+    """Build an unfitted clusterer from a name or clone a scikit-learn clusterer object.
+
+    Parameters
+    ----------
+    spec : {"kmeans", "gmm", "agglomerative"} or estimator
+        Names give k-means (k-means++, 10 inits), a full-covariance GMM, or Ward linkage. An
+        object is cloned; if it has a ``random_state`` parameter left at None, it gets ``seed``.
+    n_clusters : int
+    seed : int
+    """
+    if isinstance(spec, str):
+        if spec == "kmeans":
+            return KMeans(n_clusters=n_clusters, n_init=10, random_state=seed)
+        if spec == "gmm":
+            return GaussianMixture(n_components=n_clusters, covariance_type="full", random_state=seed)
+        if spec == "agglomerative":
+            return AgglomerativeClustering(n_clusters=n_clusters, linkage="ward")
+        raise ValueError(f"unknown clusterer {spec!r}; expected one of {list(CLUSTERER_NAMES)} or a scikit-learn clusterer object")
+    if not (hasattr(spec, "fit") and hasattr(spec, "get_params")):
+        raise ValueError(f"clusterer must be a name {list(CLUSTERER_NAMES)} or a scikit-learn estimator, got {spec!r}")
+    est = clone(spec)
+    if "random_state" in est.get_params() and est.get_params()["random_state"] is None:
+        est.set_params(random_state=seed)
+    return est
+
+
+def fit_clusterer(clusterer, Z: np.ndarray) -> np.ndarray:
+    """Fit ``clusterer`` on ``Z`` (n, k) and return its training labels."""
+    if isinstance(clusterer, AgglomerativeClustering) and Z.shape[0] > AGGLOMERATIVE_MAX_SAMPLES:
+        raise ValueError(
+            f"agglomerative clustering of {Z.shape[0]} points needs O(n^2) memory; it is limited to "
+            f"{AGGLOMERATIVE_MAX_SAMPLES} points. Use 'kmeans' or 'gmm', or subsample"
+        )
+    if hasattr(clusterer, "fit_predict"):
+        labels = clusterer.fit_predict(Z)
+    else:
+        labels = clusterer.fit(Z).labels_
+    return np.asarray(labels)
+
+
+@dataclass
+class Assigner:
+    """Labels new embedding points the way a fitted clusterer would.
+
+    ``kind`` is ``"centroids"`` (nearest centre: k-means), ``"gmm"`` (Gaussian mixture
+    posterior), ``"nearest"`` (1-nearest training point, for clusterers without ``predict``
+    such as agglomerative clustering), or ``"estimator"`` (any other object with ``predict``:
+    usable in memory, not savable).
+    """
+
+    kind: str
+    arrays: dict[str, np.ndarray] = field(default_factory=dict)
+    meta: dict = field(default_factory=dict)
+    estimator: object | None = None
+
+    @classmethod
+    def from_fitted(cls, clusterer, Z: np.ndarray, labels: np.ndarray) -> "Assigner":
+        if isinstance(clusterer, (KMeans, MiniBatchKMeans)):
+            return cls("centroids", {"centers": np.asarray(clusterer.cluster_centers_, dtype=np.float64)})
+        if isinstance(clusterer, (GaussianMixture, BayesianGaussianMixture)):
+            arrays = {
+                "weights": clusterer.weights_,
+                "means": clusterer.means_,
+                "covariances": clusterer.covariances_,
+                "precisions_cholesky": clusterer.precisions_cholesky_,
+            }
+            return cls("gmm", {k: np.asarray(v, dtype=np.float64) for k, v in arrays.items()}, {"covariance_type": clusterer.covariance_type})
+        if hasattr(clusterer, "predict"):
+            return cls("estimator", estimator=clusterer)
+        return cls("nearest", {"Z": np.asarray(Z, dtype=np.float32), "labels": np.asarray(labels, dtype=np.int64)})
+
+    @property
+    def n_clusters(self) -> int | None:
+        if self.kind == "centroids":
+            return int(self.arrays["centers"].shape[0])
+        if self.kind == "gmm":
+            return int(self.arrays["weights"].shape[0])
+        return None
+
+    def _gmm(self) -> GaussianMixture:
+        # Rebuild a fitted GaussianMixture from its parameters so scikit-learn does the maths.
+        if self.estimator is None:
+            gm = GaussianMixture(n_components=self.arrays["weights"].shape[0], covariance_type=self.meta["covariance_type"])
+            gm.weights_ = self.arrays["weights"]
+            gm.means_ = self.arrays["means"]
+            gm.covariances_ = self.arrays["covariances"]
+            gm.precisions_cholesky_ = self.arrays["precisions_cholesky"]
+            self.estimator = gm
+        return self.estimator
+
+    def _knn(self) -> KNeighborsClassifier:
+        if self.estimator is None:
+            self.estimator = KNeighborsClassifier(n_neighbors=1).fit(self.arrays["Z"], self.arrays["labels"])
+        return self.estimator
+
+    def predict(self, Z: np.ndarray) -> np.ndarray:
+        """Cluster index for each row of ``Z`` (n, k)."""
+        if self.kind == "centroids":
+            return pairwise_distances_argmin(np.asarray(Z, dtype=np.float64), self.arrays["centers"]).astype(np.int64)
+        if self.kind == "gmm":
+            return self._gmm().predict(np.asarray(Z, dtype=np.float64)).astype(np.int64)
+        if self.kind == "nearest":
+            return self._knn().predict(np.asarray(Z, dtype=np.float32)).astype(np.int64)
+        return np.asarray(self.estimator.predict(Z)).astype(np.int64)
+
+    def predict_proba(self, Z: np.ndarray) -> np.ndarray:
+        """Posterior cluster probabilities (n, K); only Gaussian mixtures have them."""
+        if self.kind == "gmm":
+            return self._gmm().predict_proba(np.asarray(Z, dtype=np.float64))
+        if self.kind == "estimator" and hasattr(self.estimator, "predict_proba"):
+            return self.estimator.predict_proba(Z)
+        raise AttributeError("predict_proba needs a probabilistic clusterer such as 'gmm'")
+
+    def centers(self, Z: np.ndarray, labels: np.ndarray) -> np.ndarray:
+        """Cluster centres in the embedding: the model's own when it has them, else cluster means."""
+        if self.kind == "centroids":
+            return self.arrays["centers"].astype(np.float32)
+        if self.kind == "gmm":
+            return self.arrays["means"].astype(np.float32)
+        ks = np.unique(labels)
+        return np.stack([Z[labels == k].mean(axis=0) for k in ks]).astype(np.float32)
+
+    # -- persistence: plain arrays plus JSON metadata ------------------------------------
+    def state(self) -> tuple[dict, dict[str, np.ndarray]]:
+        if self.kind == "estimator":
+            raise ValueError(
+                f"cannot save a model whose clusterer is {type(self.estimator).__name__}: only k-means, "
+                "Gaussian mixtures and clusterers without predict (saved as their training embedding) can be saved"
+            )
+        return {"kind": self.kind, **self.meta}, dict(self.arrays)
+
+    @classmethod
+    def from_state(cls, meta: dict, arrays: dict[str, np.ndarray]) -> "Assigner":
+        meta = dict(meta)
+        kind = meta.pop("kind")
+        if kind not in ("centroids", "gmm", "nearest"):
+            raise ValueError(f"saved model has an unknown clusterer kind {kind!r}")
+        return cls(kind, dict(arrays), meta)

@@ -1,0 +1,132 @@
+"""AutoencoderClustering: an autoencoder embedding, then any clusterer on it."""
+
+from __future__ import annotations
+
+import numpy as np
+from sklearn.base import BaseEstimator, ClusterMixin, clone
+from sklearn.utils.validation import check_is_fitted
+
+from deepclust.methods._base import check_array_2d, draw_seed, seed_stream
+from deepclust.methods._clusterers import Assigner, fit_clusterer, make_clusterer
+from deepclust.methods._persist import load_model, nested_state, prefixed, register_model, restore_nested, save_model, unprefixed
+from deepclust.methods.embedding import AutoencoderEmbedding
+
+
+def check_n_clusters(n_clusters, n_samples: int) -> int:
+    """Validate the number of clusters against the data size."""
+    if not isinstance(n_clusters, (int, np.integer)) or isinstance(n_clusters, bool):
+        raise ValueError(f"n_clusters must be an integer, got {n_clusters!r}")
+    if n_clusters < 2:
+        raise ValueError(f"n_clusters must be at least 2, got {n_clusters}")
+    if n_clusters > n_samples:
+        raise ValueError(f"n_clusters={n_clusters} is larger than the number of samples ({n_samples})")
+    return int(n_clusters)
+
+
+def fit_embedding(embedding, seed: int, X: np.ndarray):
+    """Clone ``embedding`` (or build the default), seed it if unseeded, fit it, return (est, Z)."""
+    est = AutoencoderEmbedding() if embedding is None else clone(embedding)
+    if "random_state" in est.get_params() and est.get_params()["random_state"] is None:
+        est.set_params(random_state=seed)
+    Z = est.fit_transform(X)
+    return est, np.asarray(Z, dtype=np.float32)
+
+
+@register_model
+class AutoencoderClustering(ClusterMixin, BaseEstimator):
+    """Cluster the codes of an autoencoder: the "AE + k-means" baseline of the DEC literature.
+
+    Parameters
+    ----------
+    n_clusters : int, default=10
+    clusterer : {"kmeans", "gmm", "agglomerative"} or scikit-learn clusterer, default="kmeans"
+        "kmeans": k-means++ with 10 inits; "gmm": full-covariance Gaussian mixture;
+        "agglomerative": Ward linkage (new points take the label of their nearest training
+        point; limited to 20,000 samples). An object is cloned and used as is.
+    embedding : AutoencoderEmbedding or transformer, default=None
+        The representation learner; None uses ``AutoencoderEmbedding()`` with its defaults.
+    random_state : int, numpy Generator or None, default=None
+        Seeds every component that was not given its own seed.
+
+    Attributes
+    ----------
+    embedding_ : fitted transformer
+    clusterer_ : fitted clusterer
+    labels_ : ndarray of shape (n_samples,)
+    cluster_centers_ : ndarray of shape (n_clusters, latent_dim)
+        The clusterer's centres when it has them, else the mean code of each cluster.
+    n_features_in_ : int
+
+    Examples
+    --------
+    >>> from sklearn.datasets import make_blobs
+    >>> X, _ = make_blobs(200, n_features=6, centers=3, random_state=0)
+    >>> emb = AutoencoderEmbedding(latent_dim=2, hidden_dims=(16,), epochs=5)
+    >>> model = AutoencoderClustering(3, embedding=emb, random_state=0).fit(X)
+    >>> model.labels_.shape
+    (200,)
+    """
+
+    def __init__(self, n_clusters: int = 10, clusterer="kmeans", embedding=None, random_state=None) -> None:
+        self.n_clusters = n_clusters
+        self.clusterer = clusterer
+        self.embedding = embedding
+        self.random_state = random_state
+
+    def fit(self, X, y=None):
+        """Fit the embedding, then the clusterer on the codes; ``y`` is ignored."""
+        X = check_array_2d(X, min_samples=2)
+        k = check_n_clusters(self.n_clusters, X.shape[0])
+        rng = seed_stream(self.random_state)
+        emb_seed, clu_seed = draw_seed(rng), draw_seed(rng)
+        clusterer = make_clusterer(self.clusterer, k, clu_seed)  # validate before training
+        self.embedding_, Z = fit_embedding(self.embedding, emb_seed, X)
+        raw = fit_clusterer(clusterer, Z)
+        self.clusterer_ = clusterer
+        self._assigner = Assigner.from_fitted(clusterer, Z, raw)
+        self.labels_ = self._assigner.predict(Z) if self._assigner.kind != "nearest" else raw.astype(np.int64)
+        self.cluster_centers_ = self._assigner.centers(Z, self.labels_)
+        self.n_features_in_ = X.shape[1]
+        return self
+
+    def transform(self, X) -> np.ndarray:
+        """The embedding of ``X``: (n_samples, latent_dim)."""
+        check_is_fitted(self, "labels_")
+        return self.embedding_.transform(check_array_2d(X, n_features=self.n_features_in_))
+
+    def predict(self, X) -> np.ndarray:
+        """Cluster labels for new data; ``predict(X_train)`` equals ``labels_``."""
+        return self._assigner.predict(self.transform(X))
+
+    def predict_proba(self, X) -> np.ndarray:
+        """Cluster probabilities (n_samples, n_clusters); needs ``clusterer="gmm"``."""
+        return self._assigner.predict_proba(self.transform(X))
+
+    def save(self, path, *, overwrite: bool = False):
+        """Save to folder ``path`` as JSON + safetensors (no pickle)."""
+        check_is_fitted(self, "labels_")
+        return save_model(self, path, overwrite=overwrite)
+
+    @classmethod
+    def load(cls, path):
+        return load_model(path, expected=cls)
+
+    def _save_state(self):
+        emb_meta, emb_arrays = nested_state(self.embedding_)
+        a_meta, a_arrays = self._assigner.state()
+        meta = {
+            "embedding": emb_meta,
+            "assigner": a_meta,
+            "n_features_in": int(self.n_features_in_),
+        }
+        arrays = {**prefixed("embedding", emb_arrays), **prefixed("assigner", a_arrays), "labels": self.labels_, "centers": self.cluster_centers_}
+        return meta, arrays
+
+    def _load_state(self, meta, arrays):
+        self.embedding_ = restore_nested(meta["embedding"], unprefixed("embedding", arrays))
+        self._assigner = Assigner.from_state(meta["assigner"], unprefixed("assigner", arrays))
+        self.clusterer_ = self._assigner.estimator
+        self.labels_ = arrays["labels"]
+        self.cluster_centers_ = arrays["centers"]
+        self.n_features_in_ = int(meta["n_features_in"])
+

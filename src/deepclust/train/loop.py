@@ -1,0 +1,201 @@
+"""The one training loop every method uses (pretraining and clustering phases alike).
+
+It knows nothing about autoencoders or clustering: it slices minibatches from in-memory tensors,
+calls ``loss_fn`` and steps the optimiser. Method-specific work (DEC's target distribution,
+DCN's centroid updates, early stopping, checkpoints) plugs in as callbacks.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Callable, Sequence
+
+import torch
+from torch import nn
+
+LossOutput = "torch.Tensor | dict[str, torch.Tensor]"
+
+
+@dataclass
+class TrainState:
+    """What callbacks can read (and, for ``stop``, write) while training runs."""
+
+    module: nn.Module
+    optimizer: torch.optim.Optimizer
+    epochs: int
+    epoch: int = 0  # current epoch, 0-based
+    step: int = 0  # optimiser steps taken so far over the whole run
+    batch_index: torch.Tensor | None = None  # (B,) row indices of the current batch
+    logs: dict[str, float] = field(default_factory=dict)  # last finished epoch's means
+    history: dict[str, list[float]] = field(default_factory=dict)
+    stop: bool = False
+    stop_reason: str | None = None
+
+
+class Callback:
+    """Hooks into :func:`fit_module`. Override what you need; set ``state.stop`` to end training."""
+
+    def on_train_begin(self, state: TrainState) -> None: ...
+
+    def on_epoch_begin(self, state: TrainState) -> None: ...
+
+    def on_batch_begin(self, state: TrainState) -> None: ...
+
+    def on_epoch_end(self, state: TrainState) -> None: ...
+
+    def on_train_end(self, state: TrainState) -> None: ...
+
+
+class EarlyStopping(Callback):
+    """Stop when ``monitor`` has not improved by a relative ``min_delta`` for ``patience`` epochs.
+
+    Parameters
+    ----------
+    patience : int, default=10
+    min_delta : float, default=1e-4
+        Relative improvement that counts: ``new < best * (1 - min_delta)``.
+    monitor : str, default="loss"
+    """
+
+    def __init__(self, patience: int = 10, min_delta: float = 1e-4, monitor: str = "loss") -> None:
+        if patience < 1:
+            raise ValueError(f"patience must be >= 1, got {patience}")
+        self.patience, self.min_delta, self.monitor = int(patience), float(min_delta), monitor
+
+    def on_train_begin(self, state: TrainState) -> None:
+        self.best, self.wait = float("inf"), 0
+
+    def on_epoch_end(self, state: TrainState) -> None:
+        value = state.logs[self.monitor]
+        if value < self.best * (1.0 - self.min_delta):
+            self.best, self.wait = value, 0
+        else:
+            self.wait += 1
+            if self.wait >= self.patience:
+                state.stop = True
+                state.stop_reason = f"early stopping: {self.monitor} did not improve for {self.patience} epochs"
+
+
+def fit_module(
+    module: nn.Module,
+    loss_fn: Callable[[nn.Module, tuple[torch.Tensor, ...], TrainState], "torch.Tensor | dict[str, torch.Tensor]"],
+    tensors: Sequence[torch.Tensor],
+    *,
+    epochs: int,
+    batch_size: int,
+    optimizer: torch.optim.Optimizer,
+    generator: torch.Generator,
+    callbacks: Sequence[Callback] = (),
+    autocast_dtype: torch.dtype | None = None,
+    progress: bool = False,
+    desc: str = "train",
+    start_epoch: int = 0,
+    state: TrainState | None = None,
+) -> TrainState:
+    """Train ``module`` by minibatch gradient descent on ``loss_fn``.
+
+    Parameters
+    ----------
+    module : nn.Module
+    loss_fn : callable ``(module, batch, state) -> Tensor or dict``
+        ``batch`` is the tuple of ``tensors`` sliced to the current rows (``state.batch_index``).
+        A dict must hold the total under ``"loss"``; its other entries are logged.
+    tensors : sequence of Tensor, each of shape (n_samples, ...)
+        Already on the training device; rows are gathered by index, never by a Python loop.
+    epochs, batch_size : int
+    optimizer : torch.optim.Optimizer
+    generator : torch.Generator
+        Drives the shuffling (CPU generator), so runs are reproducible without global seeding.
+    callbacks : sequence of Callback
+    autocast_dtype : torch.dtype or None
+        ``torch.bfloat16`` to run under autocast; None for full precision.
+    progress : bool
+        Show a tqdm bar over epochs on stderr.
+    start_epoch : int
+        First epoch to run (for resuming); the shuffles of earlier epochs are replayed so a
+        resumed run sees the same batches as an uninterrupted one.
+    state : TrainState, optional
+        Continue from a previous state (its history and step count).
+
+    Returns
+    -------
+    TrainState
+        With ``history``: per-epoch means of every logged loss, plus ``epoch`` and ``seconds``.
+    """
+    n = int(tensors[0].shape[0])
+    if any(int(t.shape[0]) != n for t in tensors):
+        raise ValueError("all tensors must have the same number of rows")
+    if n == 0:
+        raise ValueError("cannot train on zero samples")
+    if batch_size < 1:
+        raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+    device = tensors[0].device
+    if state is None:
+        state = TrainState(module=module, optimizer=optimizer, epochs=epochs)
+    state.epochs = epochs
+    state.stop, state.stop_reason = False, None
+    for _ in range(start_epoch):  # replay the shuffles of the epochs already done
+        torch.randperm(n, generator=generator)
+
+    bar = None
+    if progress:
+        from tqdm.auto import tqdm
+
+        bar = tqdm(total=epochs, initial=start_epoch, desc=desc, unit="epoch", leave=False)
+    for cb in callbacks:
+        cb.on_train_begin(state)
+    use_autocast = autocast_dtype is not None
+    try:
+        for epoch in range(start_epoch, epochs):
+            state.epoch = epoch
+            module.train()
+            for cb in callbacks:
+                cb.on_epoch_begin(state)
+            if state.stop:
+                break
+            t0 = time.perf_counter()
+            perm = torch.randperm(n, generator=generator).to(device)
+            sums: dict[str, torch.Tensor] = {}
+            for start in range(0, n, batch_size):
+                idx = perm[start : start + batch_size]
+                state.batch_index = idx
+                for cb in callbacks:
+                    cb.on_batch_begin(state)
+                batch = tuple(t[idx] for t in tensors)
+                with torch.autocast(device_type=device.type, dtype=autocast_dtype or torch.bfloat16, enabled=use_autocast):
+                    out = loss_fn(module, batch, state)
+                parts = out if isinstance(out, dict) else {"loss": out}
+                loss = parts["loss"]
+                optimizer.zero_grad(set_to_none=True)
+                loss.backward()
+                optimizer.step()
+                state.step += 1
+                w = float(idx.shape[0])
+                for k, v in parts.items():
+                    v = v.detach().float() * w
+                    sums[k] = sums[k] + v if k in sums else v
+            state.logs = {k: float(v) / n for k, v in sums.items()}
+            state.logs["seconds"] = time.perf_counter() - t0
+            for cb in callbacks:
+                cb.on_epoch_end(state)
+            state.history.setdefault("epoch", []).append(epoch)
+            for k, v in state.logs.items():
+                state.history.setdefault(k, []).append(v)
+            if bar is not None:
+                bar.update(1)
+                bar.set_postfix(loss=f"{state.logs['loss']:.4g}")
+            if not torch.isfinite(torch.tensor(state.logs["loss"])):
+                raise FloatingPointError(
+                    f"training diverged at epoch {epoch}: loss is {state.logs['loss']}; try a smaller learning rate"
+                )
+            if state.stop:
+                break
+    finally:
+        if bar is not None:
+            bar.close()
+        state.batch_index = None
+    for cb in callbacks:
+        cb.on_train_end(state)
+    module.eval()
+    return state
