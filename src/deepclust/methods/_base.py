@@ -12,6 +12,7 @@ import numbers
 from typing import Iterator
 
 import numpy as np
+import scipy.sparse
 import torch
 
 _PRECISIONS = ("auto", "float32", "bf16")
@@ -66,17 +67,31 @@ def resolve_precision(precision: str, device: torch.device) -> torch.dtype | Non
     return torch.bfloat16 if cpu_has_fast_bf16() else None
 
 
-def check_array_2d(X, *, name: str = "X", n_features: int | None = None, min_samples: int = 1) -> np.ndarray:
+def check_array_2d(
+    X, *, name: str = "X", n_features: int | None = None, min_samples: int = 1, owner: str | None = None
+) -> np.ndarray:
     """Validate ``X`` as a finite 2-D numeric array and return it as C-contiguous float32.
+
+    ``owner`` (an estimator's class name) is named in the feature-count error. Messages keep
+    the phrases scikit-learn's own validation uses ("Reshape your data", "Complex data not
+    supported", "is expecting N features as input"), so estimator checks and users who
+    grep for them find them.
 
     Raises
     ------
     ValueError
         Naming what is wrong: dimensionality, non-numeric values, NaN/inf (with the first
         offending row and column), too few samples, or a feature count that differs from fit.
+    TypeError
+        For sparse matrices and for entries that are not numbers at all (e.g. dicts).
     """
     if hasattr(X, "X") and hasattr(X, "feature_names"):  # a deepclust Dataset
         X = X.X
+    if scipy.sparse.issparse(X):
+        raise TypeError(
+            f"{name} is a sparse matrix, but dense data is required; convert it with {name}.toarray() "
+            "(deepclust's networks take dense input)"
+        )
     try:
         arr = np.asarray(X)
     except Exception as exc:  # ragged lists and the like
@@ -84,28 +99,31 @@ def check_array_2d(X, *, name: str = "X", n_features: int | None = None, min_sam
     if arr.dtype == object or not (np.issubdtype(arr.dtype, np.number) or arr.dtype == bool):
         try:
             arr = arr.astype(np.float64)
-        except (TypeError, ValueError):
-            raise ValueError(f"{name} must be numeric; got values of dtype {arr.dtype}") from None
+        except TypeError as exc:  # e.g. a dict in a cell: "float() argument must be a string or a real number"
+            raise TypeError(f"{name} must be numeric; got values of dtype {arr.dtype}: {exc}") from None
+        except ValueError as exc:  # e.g. "could not convert string to float: 'a'"
+            raise ValueError(f"{name} must be numeric; got values of dtype {arr.dtype}: {exc}") from None
     if np.issubdtype(arr.dtype, np.complexfloating):
-        raise ValueError(f"{name} must be real-valued; got complex data")
+        raise ValueError(f"Complex data not supported: {name} must be real-valued")
     if arr.ndim == 1:
         raise ValueError(
             f"{name} must be 2-D (n_samples, n_features), got a 1-D array of length {arr.shape[0]}; "
-            "reshape with X.reshape(-1, 1) for one feature or X.reshape(1, -1) for one sample"
+            "Reshape your data with X.reshape(-1, 1) for one feature or X.reshape(1, -1) for one sample"
         )
     if arr.ndim != 2:
         raise ValueError(f"{name} must be 2-D (n_samples, n_features), got shape {arr.shape}")
     if arr.shape[0] < min_samples:
         raise ValueError(f"{name} has {arr.shape[0]} sample(s); at least {min_samples} are needed")
     if arr.shape[1] == 0:
-        raise ValueError(f"{name} has 0 features; at least 1 is needed")
+        raise ValueError(f"{name} has 0 feature(s) (shape={arr.shape}) while a minimum of 1 is required.")
     arr = np.ascontiguousarray(arr, dtype=np.float32)
     finite = np.isfinite(arr)
     if not finite.all():
         r, c = np.argwhere(~finite)[0]
         raise ValueError(f"{name} contains NaN or infinity (first at row {r}, column {c}); impute or drop them first")
     if n_features is not None and arr.shape[1] != n_features:
-        raise ValueError(f"{name} has {arr.shape[1]} features, but the model was fitted with {n_features} features")
+        who = owner or "the model"
+        raise ValueError(f"{name} has {arr.shape[1]} features, but {who} is expecting {n_features} features as input (it was fitted with {n_features})")
     return arr
 
 
@@ -162,3 +180,21 @@ def apply_in_chunks(fn, X: np.ndarray, device: torch.device, chunk_size: int = 4
         xb = to_tensor(X[start : start + chunk_size], device)
         outs.append(fn(xb).float().cpu().numpy())
     return np.concatenate(outs, axis=0) if outs else np.zeros((0, 0), dtype=np.float32)
+
+
+class Float32OutputMixin:
+    """scikit-learn tags for estimators whose ``transform`` always returns float32.
+
+    The networks compute in float32, so float32 input keeps its dtype and float64 input comes
+    back as float32; the tag tells scikit-learn's estimator checks which dtype is preserved.
+    Put it before ``BaseEstimator`` in the bases.
+    """
+
+    def __sklearn_tags__(self):  # scikit-learn >= 1.6
+        tags = super().__sklearn_tags__()
+        if tags.transformer_tags is not None:
+            tags.transformer_tags.preserves_dtype = ["float32"]
+        return tags
+
+    def _more_tags(self):  # scikit-learn < 1.6
+        return {"preserves_dtype": [np.float32]}

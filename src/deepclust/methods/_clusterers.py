@@ -65,6 +65,22 @@ def fit_clusterer(clusterer, Z: np.ndarray) -> np.ndarray:
     return np.asarray(labels)
 
 
+def has_predict_proba(estimator, *, default: bool = False) -> bool:
+    """Whether ``estimator.predict_proba`` can work: from its fitted assigner, else its ``clusterer``.
+
+    ``default`` answers for ``clusterer=None`` (N2D's default is a Gaussian mixture).
+    """
+    assigner = getattr(estimator, "_assigner", None)
+    if assigner is not None:
+        return assigner.kind == "gmm" or (assigner.kind == "estimator" and hasattr(assigner.estimator, "predict_proba"))
+    spec = estimator.clusterer
+    if spec is None:
+        return default
+    if isinstance(spec, str):
+        return spec == "gmm"
+    return hasattr(spec, "predict_proba")
+
+
 @dataclass
 class Assigner:
     """Labels new embedding points the way a fitted clusterer would.

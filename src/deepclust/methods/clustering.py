@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import numpy as np
-from sklearn.base import BaseEstimator, ClusterMixin, clone
+from sklearn.base import BaseEstimator, ClusterMixin, TransformerMixin, clone
+from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted
 
-from deepclust.methods._base import check_array_2d, draw_seed, seed_stream
-from deepclust.methods._clusterers import Assigner, fit_clusterer, make_clusterer
+from deepclust.methods._base import Float32OutputMixin, check_array_2d, draw_seed, seed_stream
+from deepclust.methods._clusterers import Assigner, fit_clusterer, has_predict_proba, make_clusterer
 from deepclust.methods._persist import load_model, nested_state, prefixed, register_model, restore_nested, save_model, unprefixed
 from deepclust.methods.embedding import AutoencoderEmbedding
 
@@ -32,8 +33,13 @@ def fit_embedding(embedding, seed: int, X: np.ndarray):
     return est, np.asarray(Z, dtype=np.float32)
 
 
+def _has_predict_proba(est) -> bool:
+    # predict_proba exists only for probabilistic clusterers, so hasattr() tells the truth.
+    return has_predict_proba(est, default=False)
+
+
 @register_model
-class AutoencoderClustering(ClusterMixin, BaseEstimator):
+class AutoencoderClustering(Float32OutputMixin, ClusterMixin, TransformerMixin, BaseEstimator):
     """Cluster the codes of an autoencoder: the "AE + k-means" baseline of the DEC literature.
 
     Parameters
@@ -92,14 +98,17 @@ class AutoencoderClustering(ClusterMixin, BaseEstimator):
     def transform(self, X) -> np.ndarray:
         """The embedding of ``X``: (n_samples, latent_dim)."""
         check_is_fitted(self, "labels_")
-        return self.embedding_.transform(check_array_2d(X, n_features=self.n_features_in_))
+        return self.embedding_.transform(check_array_2d(X, n_features=self.n_features_in_, owner=type(self).__name__))
 
     def predict(self, X) -> np.ndarray:
         """Cluster labels for new data; ``predict(X_train)`` equals ``labels_``."""
+        check_is_fitted(self, "labels_")
         return self._assigner.predict(self.transform(X))
 
+    @available_if(_has_predict_proba)
     def predict_proba(self, X) -> np.ndarray:
         """Cluster probabilities (n_samples, n_clusters); needs ``clusterer="gmm"``."""
+        check_is_fitted(self, "labels_")
         return self._assigner.predict_proba(self.transform(X))
 
     def save(self, path, *, overwrite: bool = False):

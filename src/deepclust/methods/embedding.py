@@ -12,6 +12,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from deepclust.losses import reconstruction_mse
 from deepclust.methods._base import (
+    Float32OutputMixin,
     apply_in_chunks,
     check_array_2d,
     draw_seed,
@@ -29,7 +30,7 @@ logger = logging.getLogger(__name__)
 
 
 @register_model
-class AutoencoderEmbedding(TransformerMixin, BaseEstimator):
+class AutoencoderEmbedding(Float32OutputMixin, TransformerMixin, BaseEstimator):
     """Learn a low-dimensional embedding with a fully connected autoencoder.
 
     The network is DEC's symmetric MLP ``d-500-500-2000-latent_dim`` with linear embedding and
@@ -157,7 +158,7 @@ class AutoencoderEmbedding(TransformerMixin, BaseEstimator):
     def transform(self, X) -> np.ndarray:
         """Codes of shape (n_samples, latent_dim), float32."""
         check_is_fitted(self, "autoencoder_")
-        X = check_array_2d(X, n_features=self.n_features_in_)
+        X = check_array_2d(X, n_features=self.n_features_in_, owner=type(self).__name__)
         self.autoencoder_.eval()
         return apply_in_chunks(self.autoencoder_.encode, X, self._device_of_model())
 
@@ -171,7 +172,7 @@ class AutoencoderEmbedding(TransformerMixin, BaseEstimator):
     def reconstruct(self, X) -> np.ndarray:
         """``decode(encode(X))``, shape (n_samples, n_features)."""
         check_is_fitted(self, "autoencoder_")
-        X = check_array_2d(X, n_features=self.n_features_in_)
+        X = check_array_2d(X, n_features=self.n_features_in_, owner=type(self).__name__)
         self.autoencoder_.eval()
         return apply_in_chunks(self.autoencoder_, X, self._device_of_model())
 

@@ -6,12 +6,13 @@ import logging
 import warnings
 
 import numpy as np
-from sklearn.base import BaseEstimator, ClusterMixin, clone
+from sklearn.base import BaseEstimator, ClusterMixin, TransformerMixin, clone
 from sklearn.mixture import GaussianMixture
+from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted
 
-from deepclust.methods._base import check_array_2d, draw_seed, seed_stream
-from deepclust.methods._clusterers import Assigner, fit_clusterer, make_clusterer
+from deepclust.methods._base import Float32OutputMixin, check_array_2d, draw_seed, seed_stream
+from deepclust.methods._clusterers import Assigner, fit_clusterer, has_predict_proba, make_clusterer
 from deepclust.methods._persist import (
     decode_param,
     encode_param,
@@ -43,8 +44,13 @@ def _fit_manifold(manifold, Z: np.ndarray) -> np.ndarray:
         return np.asarray(manifold.fit_transform(Z), dtype=np.float32)
 
 
+def _has_predict_proba(est) -> bool:
+    # predict_proba exists only for probabilistic clusterers, so hasattr() tells the truth.
+    return has_predict_proba(est, default=True)
+
+
 @register_model
-class N2D(ClusterMixin, BaseEstimator):
+class N2D(Float32OutputMixin, ClusterMixin, TransformerMixin, BaseEstimator):
     """N2D: "(Not Too) Deep Clustering via Clustering the Local Manifold of an Autoencoded Embedding".
 
     An autoencoder embedding, reshaped by UMAP so that local structure becomes cluster
@@ -155,17 +161,20 @@ class N2D(ClusterMixin, BaseEstimator):
     def transform(self, X) -> np.ndarray:
         """Manifold coordinates of ``X``: (n_samples, n_components), the space the clusters live in."""
         check_is_fitted(self, "labels_")
-        Z = self.embedding_.transform(check_array_2d(X, n_features=self.n_features_in_))
+        Z = self.embedding_.transform(check_array_2d(X, n_features=self.n_features_in_, owner=type(self).__name__))
         with warnings.catch_warnings():
             warnings.filterwarnings("ignore", message=".*n_jobs value.*overridden.*")
             return np.asarray(self._manifold().transform(Z), dtype=np.float32)
 
     def predict(self, X) -> np.ndarray:
         """Cluster labels for new data; ``predict(X_train)`` equals ``labels_``."""
+        check_is_fitted(self, "labels_")
         return self._assigner.predict(self.transform(X))
 
+    @available_if(_has_predict_proba)
     def predict_proba(self, X) -> np.ndarray:
         """Posterior probabilities of the Gaussian mixture: (n_samples, n_clusters)."""
+        check_is_fitted(self, "labels_")
         return self._assigner.predict_proba(self.transform(X))
 
     def save(self, path, *, overwrite: bool = False):
