@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 from sklearn.base import BaseEstimator, ClusterMixin, TransformerMixin, clone
 from sklearn.utils.metaestimators import available_if
@@ -25,7 +27,21 @@ def check_n_clusters(n_clusters, n_samples: int) -> int:
 
 
 def fit_embedding(embedding, seed: int, X: np.ndarray):
-    """Clone ``embedding`` (or build the default), seed it if unseeded, fit it, return (est, Z)."""
+    """Fit the representation and return ``(fitted estimator, codes of X)``.
+
+    ``embedding`` is None (the default :class:`AutoencoderEmbedding`), an unfitted transformer
+    (cloned, seeded if unseeded, fitted), or the path of a saved, already trained embedding
+    (warm start: loaded and used as is, so one pretraining serves many methods).
+    """
+    if isinstance(embedding, (str, os.PathLike)):
+        from deepclust.methods._persist import load_model
+
+        est = load_model(embedding)
+        if not hasattr(est, "transform") or not hasattr(est, "autoencoder_"):
+            raise ValueError(f"{str(embedding)!r} holds a {type(est).__name__}, not a pretrained embedding")
+        if est.n_features_in_ != X.shape[1]:
+            raise ValueError(f"pretrained embedding {str(embedding)!r} expects {est.n_features_in_} features, the data have {X.shape[1]}")
+        return est, np.asarray(est.transform(X), dtype=np.float32)
     est = AutoencoderEmbedding() if embedding is None else clone(embedding)
     if "random_state" in est.get_params() and est.get_params()["random_state"] is None:
         est.set_params(random_state=seed)

@@ -92,6 +92,7 @@ def fit_module(
     desc: str = "train",
     start_epoch: int = 0,
     state: TrainState | None = None,
+    max_steps: int | None = None,
 ) -> TrainState:
     """Train ``module`` by minibatch gradient descent on ``loss_fn``.
 
@@ -117,6 +118,11 @@ def fit_module(
         resumed run sees the same batches as an uninterrupted one.
     state : TrainState, optional
         Continue from a previous state (its history and step count).
+    max_steps : int, optional
+        Stop after this many optimiser steps in total (DEC's ``max_iter``), even mid-epoch.
+
+    A callback may set ``state.stop`` in ``on_batch_begin`` (e.g. DEC's label-change test); the
+    loop then ends before that batch, and the epoch's logged means cover the batches run.
 
     Returns
     -------
@@ -157,11 +163,17 @@ def fit_module(
             t0 = time.perf_counter()
             perm = torch.randperm(n, generator=generator).to(device)
             sums: dict[str, torch.Tensor] = {}
+            seen = 0
             for start in range(0, n, batch_size):
+                if max_steps is not None and state.step >= max_steps:
+                    state.stop, state.stop_reason = True, f"reached max_steps={max_steps}"
+                    break
                 idx = perm[start : start + batch_size]
                 state.batch_index = idx
                 for cb in callbacks:
                     cb.on_batch_begin(state)
+                if state.stop:
+                    break
                 batch = tuple(t[idx] for t in tensors)
                 with torch.autocast(device_type=device.type, dtype=autocast_dtype or torch.bfloat16, enabled=use_autocast):
                     out = loss_fn(module, batch, state)
@@ -172,10 +184,13 @@ def fit_module(
                 optimizer.step()
                 state.step += 1
                 w = float(idx.shape[0])
+                seen += idx.shape[0]
                 for k, v in parts.items():
                     v = v.detach().float() * w
                     sums[k] = sums[k] + v if k in sums else v
-            state.logs = {k: float(v) / n for k, v in sums.items()}
+            if seen == 0:  # stopped before the first batch of this epoch
+                break
+            state.logs = {k: float(v) / seen for k, v in sums.items()}
             state.logs["seconds"] = time.perf_counter() - t0
             for cb in callbacks:
                 cb.on_epoch_end(state)
