@@ -67,6 +67,18 @@ def build_parser() -> argparse.ArgumentParser:
 
     ds = sub.add_parser("datasets", help="list the datasets and whether each is available locally")
     ds.add_argument("--data-dir", default=None)
+
+    bench = sub.add_parser(
+        "bench", help="run a benchmark grid (datasets x methods x seeds) or report results",
+        description="Run the cells of a benchmark config that are not finished yet (each in its own process), "
+        "or with --report aggregate results files into report.md and report.html.",
+    )
+    bench.add_argument("config", nargs="?", help="benchmark config (TOML)")
+    bench.add_argument("--report", nargs="+", metavar="RESULTS", help="results CSV files to aggregate instead of running")
+    bench.add_argument("--out", default=None, help="folder for report.md and report.html (default: beside the first results file)")
+    bench.add_argument("--title", default=None, help="report title")
+    bench.add_argument("--dry-run", action="store_true", help="list the cells that would run")
+    bench.add_argument("--quiet", action="store_true")
     return parser
 
 
@@ -139,6 +151,31 @@ def _cmd_datasets(args) -> int:
     return 0
 
 
+def _cmd_bench(args) -> int:
+    from pathlib import Path
+
+    if args.report:
+        from deepclust.bench import load_config, write_report
+
+        extra = load_config(args.config).published if args.config else None
+        out = args.out or Path(args.report[0]).parent
+        md, page = write_report(args.report, out, title=args.title or "deepclust benchmark", extra_published=extra)
+        print(md.read_text(encoding="utf-8"))
+        print(f"wrote {md} and {page}")
+        return 0
+    if not args.config:
+        raise ValueError("give a benchmark config to run, or --report RESULTS... to aggregate results")
+    from deepclust.bench import run
+
+    df = run(args.config, dry_run=args.dry_run)
+    if args.dry_run:
+        print(df.to_string(index=False) if len(df) else "every cell is finished")
+        return 0
+    failed = int((df["status"] != "ok").sum()) if len(df) else 0
+    print(f"{len(df)} rows in the results file, {failed} failed or timed out")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``deepclust`` command; returns the exit status."""
     parser = build_parser()
@@ -152,7 +189,7 @@ def main(argv: list[str] | None = None) -> int:
         import warnings
 
         warnings.filterwarnings("ignore")
-    handler = {"fit": _cmd_fit, "predict": _cmd_predict, "datasets": _cmd_datasets}[args.command]
+    handler = {"fit": _cmd_fit, "predict": _cmd_predict, "datasets": _cmd_datasets, "bench": _cmd_bench}[args.command]
     try:
         return handler(args)
     except KeyboardInterrupt:

@@ -1,0 +1,167 @@
+"""Declarative benchmark configs (TOML): datasets x methods x seeds.
+
+Example::
+
+    name = "N2D Table II"
+    results = "results/n2d_table2.csv"     # relative to this file
+    seeds = "0-4"
+    time_limit = 1800                      # seconds per cell
+
+    [[datasets]]
+    name = "mnist"                         # a registered name, or `path = "my.csv"`
+
+    [[methods]]
+    name = "n2d"
+    params = { epochs = 20 }               # one setting for every dataset ...
+    [methods.per_dataset.usps]             # ... unless overridden here (the report shows it)
+    epochs = 50
+"""
+
+from __future__ import annotations
+
+import difflib
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from deepclust.bench._results import parse_seeds
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+_TOP = {"name", "description", "results", "seeds", "time_limit", "n_clusters", "datasets", "methods", "published"}
+_DATASET = {"name", "path", "label", "subset", "scale", "label_column", "id_column", "transpose", "table", "n_clusters"}
+_METHOD = {"name", "label", "params", "per_dataset"}
+_PUBLISHED = {"dataset", "method", "acc", "nmi", "ari", "source"}
+
+
+@dataclass(frozen=True)
+class DatasetSpec:
+    key: str  # the name in result rows
+    name: str | None
+    path: str | None
+    subset: str = "all"
+    scale: str = "auto"
+    options: dict = field(default_factory=dict)  # label_column, id_column, transpose, table
+    n_clusters: int | None = None
+
+
+@dataclass(frozen=True)
+class MethodSpec:
+    key: str
+    name: str
+    params: dict
+    per_dataset: dict  # dataset key -> parameter overrides
+
+    def params_for(self, dataset_key: str) -> dict:
+        return {**self.params, **self.per_dataset.get(dataset_key, {})}
+
+
+@dataclass(frozen=True)
+class BenchConfig:
+    name: str
+    results: Path
+    seeds: list[int]
+    time_limit: float
+    datasets: list[DatasetSpec]
+    methods: list[MethodSpec]
+    published: list[dict]
+    description: str = ""
+    source: Path | None = None
+
+    def cells(self):
+        """Every (dataset, method, seed) in a stable order: seeds innermost per method."""
+        for d in self.datasets:
+            for m in self.methods:
+                for s in self.seeds:
+                    yield d, m, s
+
+
+def _check_keys(table: dict, allowed: set, where: str) -> None:
+    for key in table:
+        if key not in allowed:
+            hint = difflib.get_close_matches(key, sorted(allowed), n=1)
+            extra = f" (did you mean {hint[0]!r}?)" if hint else ""
+            raise ValueError(f"unknown key {key!r} in {where}{extra}; allowed: {', '.join(sorted(allowed))}")
+
+
+def load_config(config: str | Path | dict) -> BenchConfig:
+    """Parse and validate a benchmark config from a TOML file or a dict.
+
+    Raises
+    ------
+    ValueError
+        Unknown keys (with a did-you-mean), missing datasets or methods, duplicate names,
+        per-dataset overrides for a dataset that is not in the grid.
+    """
+    source = None
+    if isinstance(config, (str, Path)):
+        source = Path(config)
+        if not source.is_file():
+            raise FileNotFoundError(f"benchmark config {str(source)!r} does not exist")
+        try:
+            raw = tomllib.loads(source.read_text(encoding="utf-8"))
+        except tomllib.TOMLDecodeError as exc:
+            raise ValueError(f"benchmark config {str(source)!r} is not valid TOML: {exc}") from None
+    elif isinstance(config, dict):
+        raw = config
+    else:
+        raise ValueError(f"config must be a path or a dict, got {type(config).__name__}")
+    _check_keys(raw, _TOP, "the benchmark config")
+    if not raw.get("datasets"):
+        raise ValueError("the benchmark config has no [[datasets]]")
+    if not raw.get("methods"):
+        raise ValueError("the benchmark config has no [[methods]]")
+
+    datasets = []
+    for i, d in enumerate(raw["datasets"]):
+        _check_keys(d, _DATASET, f"datasets[{i}]")
+        if "name" not in d and "path" not in d:
+            raise ValueError(f"datasets[{i}] needs a `name` (registered dataset) or a `path` (file)")
+        key = d.get("label") or d.get("name") or Path(d["path"]).stem
+        opts = {k: d[k] for k in ("label_column", "id_column", "transpose", "table") if k in d}
+        path = d.get("path")
+        if path is not None and source is not None and not Path(path).is_absolute():
+            path = str((source.parent / path).resolve())
+        datasets.append(DatasetSpec(key, d.get("name") if path is None else None, path, d.get("subset", "all"), d.get("scale", "auto"), opts, d.get("n_clusters")))
+
+    methods = []
+    for i, m in enumerate(raw["methods"]):
+        _check_keys(m, _METHOD, f"methods[{i}]")
+        if "name" not in m:
+            raise ValueError(f"methods[{i}] needs a `name`")
+        from deepclust.methods import METHODS
+
+        if m["name"] not in METHODS:
+            hint = difflib.get_close_matches(m["name"], list(METHODS), n=1)
+            extra = f" (did you mean {hint[0]!r}?)" if hint else ""
+            raise ValueError(f"methods[{i}]: unknown method {m['name']!r}{extra}; known methods: {', '.join(METHODS)}")
+        per = m.get("per_dataset", {})
+        keys = {d.key for d in datasets}
+        for dk in per:
+            if dk not in keys:
+                raise ValueError(f"methods[{i}].per_dataset names dataset {dk!r}, which is not in the grid ({', '.join(sorted(keys))})")
+        methods.append(MethodSpec(m.get("label") or m["name"], m["name"], dict(m.get("params", {})), {k: dict(v) for k, v in per.items()}))
+
+    for what, items in (("dataset", [d.key for d in datasets]), ("method", [m.key for m in methods])):
+        dup = {x for x in items if items.count(x) > 1}
+        if dup:
+            raise ValueError(f"duplicate {what} names {sorted(dup)}; give each a distinct `label`")
+
+    published = []
+    for i, p in enumerate(raw.get("published", [])):
+        _check_keys(p, _PUBLISHED, f"published[{i}]")
+        published.append(dict(p))
+
+    seeds = raw.get("seeds", [0, 1, 2])
+    seeds = parse_seeds(seeds) if isinstance(seeds, str) else [int(s) for s in seeds]
+    results = Path(raw.get("results", "results.csv"))
+    if source is not None and not results.is_absolute():
+        results = source.parent / results
+    time_limit = float(raw.get("time_limit", 3600))
+    if time_limit <= 0:
+        raise ValueError(f"time_limit must be positive, got {time_limit}")
+    return BenchConfig(raw.get("name", source.stem if source else "benchmark"), results, seeds, time_limit, datasets, methods, published, raw.get("description", ""), source)

@@ -1,0 +1,97 @@
+"""Run a benchmark grid: each cell in its own process, rows appended as cells finish."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pandas as pd
+
+from deepclust.bench._results import HARNESS_COLUMNS, append_rows, command_line, device_description, git_commit, read_rows
+from deepclust.bench.cell import MARKER
+from deepclust.bench.config import BenchConfig, load_config
+
+logger = logging.getLogger(__name__)
+
+
+def _finished(results: Path) -> set[tuple[str, str, int]]:
+    return {(r["dataset"], r["method"], int(r["seed"])) for r in read_rows(results) if r.get("status", "ok") == "ok"}
+
+
+def _run_child(spec: dict, time_limit: float) -> dict:
+    """Run one cell in a fresh interpreter; a crash, a timeout or garbage output is a failed cell."""
+    env = dict(os.environ, PYTHONUNBUFFERED="1")
+    t0 = time.perf_counter()
+    try:
+        proc = subprocess.run(
+            [sys.executable, "-m", "deepclust.bench.cell"],
+            input=json.dumps(spec), capture_output=True, text=True, timeout=time_limit, env=env,
+        )
+    except subprocess.TimeoutExpired:
+        return {"status": "timeout", "error": f"exceeded the time limit of {time_limit:g} s", "seconds": time.perf_counter() - t0}
+    for line in reversed(proc.stdout.splitlines()):
+        if line.startswith(MARKER):
+            return json.loads(line[len(MARKER):])
+    tail = (proc.stderr.strip().splitlines() or ["no output"])[-1]
+    return {"status": "failed", "error": f"process exited with status {proc.returncode}: {tail}"}
+
+
+def run(config, *, command: str | None = None, dry_run: bool = False) -> pd.DataFrame:
+    """Run every unfinished cell of ``config`` and return all rows of its results file.
+
+    Parameters
+    ----------
+    config : path, dict or BenchConfig
+        See :mod:`deepclust.bench.config`.
+    command : str, optional
+        The command line recorded in each row (default: this process's).
+    dry_run : bool
+        List the cells that would run, run nothing.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The results file's rows (with :data:`HARNESS_COLUMNS`), finished cells included; in a
+        dry run, the pending cells.
+
+    Notes
+    -----
+    Cells already finished (status ``ok``) are skipped, so an interrupted benchmark resumes by
+    re-running the same command. A failed or timed-out cell is recorded with its error and
+    does not stop the others; it is tried again on the next run.
+    """
+    cfg = config if isinstance(config, BenchConfig) else load_config(config)
+    done = _finished(cfg.results)
+    pending = [(d, m, s) for d, m, s in cfg.cells() if (d.key, m.key, s) not in done]
+    if dry_run:
+        return pd.DataFrame([{"dataset": d.key, "method": m.key, "seed": s, "params": json.dumps(m.params_for(d.key), sort_keys=True)} for d, m, s in pending])
+    logger.info("%s: %d cells, %d already finished, %d to run", cfg.name, len(list(cfg.cells())), len(done & {(d.key, m.key, s) for d, m, s in cfg.cells()}), len(pending))
+    commit = git_commit()
+    command = command or command_line()
+    for i, (d, m, seed) in enumerate(pending, 1):
+        params = m.params_for(d.key)
+        spec = {
+            "dataset": {"name": d.name, "path": d.path, "subset": d.subset, "scale": d.scale, "options": d.options, "n_clusters": d.n_clusters},
+            "method": {"name": m.name, "params": params},
+            "seed": seed,
+        }
+        logger.info("[%d/%d] %s / %s / seed %d", i, len(pending), d.key, m.key, seed)
+        out = _run_child(spec, cfg.time_limit)
+        row = {
+            "dataset": d.key, "method": m.key, "seed": seed,
+            "n_samples": out.get("n_samples", ""), "acc": out.get("acc", ""), "nmi": out.get("nmi", ""), "ari": out.get("ari", ""),
+            "seconds": round(out["seconds"], 2) if "seconds" in out else "", "peak_rss_mb": round(out["peak_rss_mb"], 1) if "peak_rss_mb" in out else "",
+            "device": device_description(out.get("torch_device", "cpu")), "commit": commit, "command": command,
+            "status": out["status"], "error": out.get("error", ""), "params": json.dumps(params, sort_keys=True),
+        }
+        append_rows(cfg.results, [row], columns=HARNESS_COLUMNS)
+        if out["status"] == "ok":
+            logger.info("    acc %.4f nmi %.4f ari %.4f in %.1f s, %.0f MiB", out["acc"], out["nmi"], out["ari"], out["seconds"], out["peak_rss_mb"])
+        else:
+            logger.warning("    %s: %s", out["status"], out.get("error", ""))
+    return pd.DataFrame(read_rows(cfg.results))

@@ -1,0 +1,133 @@
+"""The benchmark harness: config validation, per-process cells, resume, failures, report."""
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from deepclust.bench import COLUMNS, HARNESS_COLUMNS, load_config, make_report, parse_seeds, run
+from deepclust.cli import main
+
+
+@pytest.fixture
+def blobs_csv(tmp_path):
+    rng = np.random.default_rng(0)
+    X = np.vstack([rng.normal(c, 0.5, (30, 4)) for c in (0, 5, 10)])
+    df = pd.DataFrame(X, columns=list("abcd"))
+    df["label"] = np.repeat([0, 1, 2], 30)
+    path = tmp_path / "blobs.csv"
+    df.to_csv(path, index=False)
+    return path
+
+
+def _config(tmp_path, blobs_csv, methods):
+    return {
+        "name": "t", "results": str(tmp_path / "res.csv"), "seeds": "0-1", "time_limit": 300,
+        "datasets": [{"path": str(blobs_csv), "label_column": "label", "label": "blobs"}],
+        "methods": methods,
+    }
+
+
+def test_parse_seeds():
+    assert parse_seeds("0-4") == [0, 1, 2, 3, 4]
+    assert parse_seeds("1-2,7") == [1, 2, 7]
+    with pytest.raises(ValueError, match="empty"):
+        parse_seeds("3-1")
+    with pytest.raises(ValueError, match="seeds must look like"):
+        parse_seeds("a-b")
+
+
+@pytest.mark.parametrize(
+    "patch, needle",
+    [
+        ({"seedz": [0]}, "did you mean 'seeds'"),
+        ({"methods": [{"name": "n2dd"}]}, "did you mean 'n2d'"),
+        ({"methods": [{"name": "kmeans", "parms": {}}]}, "did you mean 'params'"),
+        ({"datasets": []}, "no \\[\\[datasets\\]\\]"),
+        ({"methods": [{"name": "kmeans", "per_dataset": {"mnist": {"epochs": 3}}}]}, "not in the grid"),
+        ({"methods": [{"name": "kmeans"}, {"name": "kmeans"}]}, "duplicate method"),
+    ],
+)
+def test_config_errors(tmp_path, blobs_csv, patch, needle):
+    cfg = {**_config(tmp_path, blobs_csv, [{"name": "kmeans"}]), **patch}
+    with pytest.raises(ValueError, match=needle):
+        load_config(cfg)
+
+
+def test_toml_paths_are_relative_to_the_config(tmp_path, blobs_csv):
+    (tmp_path / "c.toml").write_text(f'results = "out/r.csv"\n[[datasets]]\npath = "{blobs_csv.name}"\nlabel_column = "label"\n[[methods]]\nname = "gmm"\n')
+    cfg = load_config(tmp_path / "c.toml")
+    assert cfg.results == tmp_path / "out" / "r.csv"
+    assert cfg.datasets[0].path == str(blobs_csv.resolve())
+    assert cfg.seeds == [0, 1, 2]
+
+
+def test_run_records_rows_failures_and_resumes(tmp_path, blobs_csv, monkeypatch):
+    methods = [
+        {"name": "kmeans"},
+        {"name": "gmm", "label": "gmm-bad", "params": {}, "per_dataset": {}},
+    ]
+    cfg = _config(tmp_path, blobs_csv, methods)
+    cfg["datasets"].append({"path": str(blobs_csv), "label_column": "label", "label": "blobs-k200", "n_clusters": 200})
+    df = run(cfg, command="test")
+    assert list(df.columns) == list(HARNESS_COLUMNS) and list(HARNESS_COLUMNS[: len(COLUMNS)]) == list(COLUMNS)
+    assert len(df) == 8
+    ok = df[df["status"] == "ok"]
+    assert len(ok) == 4 and (ok["acc"].astype(float) == 1.0).all()
+    bad = df[df["dataset"] == "blobs-k200"]
+    assert (bad["status"] == "failed").all() and bad["error"].str.contains("larger than the number of samples").all()
+    assert (ok["peak_rss_mb"].astype(float) > 50).all() and (ok["seconds"].astype(float) > 0).all()
+    # Resume: finished cells are skipped; only the failed ones are tried again.
+    pending = run(cfg, dry_run=True)
+    assert set(pending["dataset"]) == {"blobs-k200"} and len(pending) == 4
+
+
+def test_timeout_is_a_failed_cell_not_a_crash(tmp_path, blobs_csv):
+    cfg = _config(tmp_path, blobs_csv, [{"name": "kmeans"}])
+    cfg["time_limit"] = 0.01
+    cfg["seeds"] = [0]
+    df = run(cfg, command="test")
+    assert df["status"].tolist() == ["timeout"]
+
+
+def test_labels_never_reach_fit(tmp_path, blobs_csv, monkeypatch):
+    # The cell code calls fit(X) only; check the estimator never sees y.
+    from deepclust.bench import cell
+    from deepclust.methods import raw
+
+    seen = []
+    original = raw.RawClustering.fit
+
+    def spy(self, X, y=None):
+        seen.append(y)
+        return original(self, X)
+
+    monkeypatch.setattr(raw.RawClustering, "fit", spy)
+    spec = {"dataset": {"name": None, "path": str(blobs_csv), "options": {"label_column": "label"}}, "method": {"name": "kmeans", "params": {}}, "seed": 0}
+    out = cell.run_cell(spec)
+    assert seen == [None] and out["acc"] == 1.0
+
+
+def test_report_markdown_html_and_per_dataset_settings(tmp_path):
+    rows = []
+    for ds, epochs in (("mnist", 20), ("usps", 50)):
+        for seed in range(3):
+            rows.append({"dataset": ds, "method": "n2d", "seed": seed, "n_samples": 100, "acc": 0.9 + seed / 100, "nmi": 0.8, "ari": 0.7,
+                         "seconds": 10, "peak_rss_mb": 500, "device": "cpu", "commit": "abc", "command": "cmd", "status": "ok", "error": "",
+                         "params": json.dumps({"epochs": epochs})})
+    path = tmp_path / "r.csv"
+    pd.DataFrame(rows).to_csv(path, index=False)
+    rep = make_report([path])
+    mnist = rep.table.set_index("dataset").loc["mnist"]
+    assert mnist["ACC"] == "0.910 ± 0.010"
+    assert mnist["published ACC / NMI"] == "0.979 / 0.942" and mnist["ACC gap"] == "-0.069"
+    assert '"epochs": 20' in mnist["settings"]  # per-dataset settings are shown
+    assert "data:image/png;base64," in rep.html and "<table>" in rep.html
+    assert main(["bench", "--report", str(path), "--out", str(tmp_path / "rep"), "--quiet"]) == 0
+    assert (tmp_path / "rep" / "report.html").exists() and (tmp_path / "rep" / "report.md").exists()
+
+
+def test_cli_bench_needs_config_or_report(capsys):
+    assert main(["bench"]) == 2
+    assert "benchmark config" in capsys.readouterr().err
