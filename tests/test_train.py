@@ -1,0 +1,308 @@
+"""Tests of deepclust.train: the one training loop, its callbacks, resuming and divergence."""
+
+from __future__ import annotations
+
+import copy
+import math
+
+import pytest
+import torch
+from torch import nn
+
+from deepclust.train import Callback, EarlyStopping, TrainState, fit_module
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _one_torch_thread():
+    # On a shared 2-core machine, torch's default intra-op thread pool turns a millisecond
+    # step of these tiny networks into ~100 ms of thread contention; one thread is faster.
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)
+
+
+def _regression(n: int = 64, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
+    g = torch.Generator().manual_seed(seed)
+    x = torch.randn(n, 3, generator=g)
+    y = x @ torch.tensor([[1.0], [-2.0], [0.5]]) + 0.3
+    return x, y
+
+
+def _mse(module, batch, state):
+    x, y = batch
+    return torch.mean((module(x) - y) ** 2)
+
+
+def _linear(seed: int = 0) -> nn.Linear:
+    torch.manual_seed(seed)
+    return nn.Linear(3, 1)
+
+
+def _fit(module, tensors, *, epochs=3, batch_size=16, lr=0.05, seed=0, **kw) -> TrainState:
+    opt = kw.pop("optimizer", None) or torch.optim.SGD(module.parameters(), lr=lr)
+    gen = kw.pop("generator", None) or torch.Generator().manual_seed(seed)
+    return fit_module(module, kw.pop("loss_fn", _mse), tensors, epochs=epochs, batch_size=batch_size, optimizer=opt, generator=gen, **kw)
+
+
+class Recorder(Callback):
+    def __init__(self) -> None:
+        self.events: list[str] = []
+        self.batches: list[torch.Tensor] = []
+
+    def on_train_begin(self, state):
+        self.events.append("train_begin")
+
+    def on_epoch_begin(self, state):
+        self.events.append(f"epoch_begin:{state.epoch}")
+
+    def on_batch_begin(self, state):
+        self.events.append("batch")
+        self.batches.append(state.batch_index.clone())
+
+    def on_epoch_end(self, state):
+        self.events.append(f"epoch_end:{state.epoch}")
+
+    def on_train_end(self, state):
+        self.events.append("train_end")
+
+
+# --- the loop learns ----------------------------------------------------------------------
+def test_fit_module_reduces_loss_on_toy_regression():
+    x, y = _regression()
+    model = _linear()
+    before = _mse(model, (x, y), None).item()
+    state = _fit(model, (x, y), epochs=20, lr=0.1)
+    after = _mse(model, (x, y), None).item()
+    assert after < 0.01 * before
+    assert state.history["loss"][-1] < state.history["loss"][0]
+    assert len(state.history["loss"]) == len(state.history["epoch"]) == len(state.history["seconds"]) == 20
+    assert state.history["epoch"] == list(range(20))
+    assert not model.training  # left in eval mode
+
+
+def test_dict_loss_logs_every_entry_as_a_weighted_mean():
+    x, y = torch.arange(10.0).reshape(10, 1), torch.zeros(10, 1)
+    model = nn.Linear(1, 1)
+
+    def loss_fn(module, batch, state):
+        xb, _ = batch
+        return {"loss": (module(xb) * 0).sum() + 1.0, "mean_x": xb.mean()}
+
+    # batches of 4, 4, 2 rows: the epoch mean of x must be the plain mean 4.5, not the
+    # unweighted mean of the three batch means
+    state = _fit(model, (x, y), epochs=1, batch_size=4, loss_fn=loss_fn)
+    assert state.history["mean_x"] == [pytest.approx(4.5)]
+    assert state.history["loss"] == [pytest.approx(1.0)]
+
+
+# --- callbacks ----------------------------------------------------------------------------
+@pytest.mark.parametrize("n, batch_size, epochs", [(10, 4, 3), (8, 8, 2), (7, 100, 2), (5, 1, 1)])
+def test_callbacks_called_in_order_with_one_batch_hook_per_step(n, batch_size, epochs):
+    x, y = _regression(n)
+    rec = Recorder()
+    state = _fit(_linear(), (x, y), epochs=epochs, batch_size=batch_size, callbacks=[rec])
+    steps = math.ceil(n / batch_size)
+    expected = ["train_begin"]
+    for e in range(epochs):
+        expected += [f"epoch_begin:{e}", *["batch"] * steps, f"epoch_end:{e}"]
+    expected.append("train_end")
+    assert rec.events == expected
+    assert rec.events.count("batch") == state.step == steps * epochs
+    assert state.batch_index is None  # cleared after training
+
+
+def test_each_epoch_visits_every_row_once():
+    x, y = _regression(10)
+    rec = Recorder()
+    _fit(_linear(), (x, y), epochs=2, batch_size=4, callbacks=[rec])
+    for e in range(2):
+        rows = torch.cat(rec.batches[3 * e : 3 * (e + 1)])
+        assert sorted(rows.tolist()) == list(range(10))
+
+
+def test_callback_can_stop_at_epoch_begin():
+    class StopAtTwo(Callback):
+        def on_epoch_begin(self, state):
+            if state.epoch == 2:
+                state.stop, state.stop_reason = True, "enough"
+
+    x, y = _regression(8)
+    state = _fit(_linear(), (x, y), epochs=10, batch_size=4, callbacks=[StopAtTwo()])
+    assert state.history["epoch"] == [0, 1]
+    assert state.step == 4
+    assert state.stop_reason == "enough"
+
+
+# --- early stopping -----------------------------------------------------------------------
+def _scripted_losses(values):
+    """A loss_fn whose epoch loss is ``values[epoch]`` (differentiable, so the optimiser steps)."""
+
+    def loss_fn(module, batch, state):
+        return (module.weight * 0).sum() + values[state.epoch]
+
+    return loss_fn
+
+
+def test_early_stopping_stops_after_patience_epochs_without_improvement():
+    x, y = _regression(8)
+    losses = [1.0, 0.5, 0.5, 0.6, 0.4, 0.3, 0.2, 0.1]
+    stopper = EarlyStopping(patience=2)
+    state = _fit(_linear(), (x, y), epochs=len(losses), batch_size=8, callbacks=[stopper], loss_fn=_scripted_losses(losses))
+    # best 0.5 at epoch 1; epochs 2 and 3 do not improve -> stop after epoch 3
+    assert state.history["epoch"] == [0, 1, 2, 3]
+    assert state.history["loss"] == pytest.approx([1.0, 0.5, 0.5, 0.6])
+    assert state.stop and "did not improve for 2 epochs" in state.stop_reason
+
+
+def test_early_stopping_relative_min_delta_and_reset():
+    x, y = _regression(8)
+    # 0.99995 is not a 1e-4 relative improvement on 1.0; 0.9 is, and resets the wait
+    losses = [1.0, 0.99995, 0.9, 0.89999, 0.9, 0.95]
+    state = _fit(_linear(), (x, y), epochs=len(losses), batch_size=8, callbacks=[EarlyStopping(patience=2, min_delta=1e-4)], loss_fn=_scripted_losses(losses))
+    assert state.history["epoch"] == [0, 1, 2, 3, 4]
+
+
+def test_early_stopping_never_fires_while_improving():
+    x, y = _regression(8)
+    losses = [5.0, 4.0, 3.0, 2.0, 1.0]
+    state = _fit(_linear(), (x, y), epochs=5, batch_size=8, callbacks=[EarlyStopping(patience=1)], loss_fn=_scripted_losses(losses))
+    assert len(state.history["loss"]) == 5 and not state.stop
+
+
+def test_early_stopping_monitors_other_keys_and_validates_patience():
+    stopper = EarlyStopping(patience=1, monitor="val")
+    state = TrainState(module=nn.Linear(1, 1), optimizer=None, epochs=3)  # type: ignore[arg-type]
+    stopper.on_train_begin(state)
+    state.logs = {"loss": 0.0, "val": 2.0}
+    stopper.on_epoch_end(state)
+    assert not state.stop
+    state.logs = {"loss": 0.0, "val": 3.0}
+    stopper.on_epoch_end(state)
+    assert state.stop
+    with pytest.raises(ValueError, match="patience must be >= 1"):
+        EarlyStopping(patience=0)
+
+
+# --- reproducibility and resuming ---------------------------------------------------------
+def test_shuffling_reproducible_with_same_generator_seed():
+    x, y = _regression(20)
+    recs = []
+    for seed in (7, 7, 8):
+        rec = Recorder()
+        _fit(_linear(), (x, y), epochs=2, batch_size=6, seed=seed, callbacks=[rec])
+        recs.append(torch.cat(rec.batches))
+    assert torch.equal(recs[0], recs[1])
+    assert not torch.equal(recs[0], recs[2])
+
+
+def test_shuffling_does_not_touch_global_torch_rng():
+    x, y = _regression(20)
+    model = _linear()
+    before = torch.random.get_rng_state()
+    _fit(model, (x, y), epochs=2, batch_size=6)
+    assert torch.equal(torch.random.get_rng_state(), before)
+
+
+def test_resume_from_start_epoch_matches_uninterrupted_run():
+    x, y = _regression(50)
+    full = _linear(seed=3)
+    resumed = copy.deepcopy(full)
+    kw = dict(batch_size=8)
+
+    opt_full = torch.optim.Adam(full.parameters(), lr=0.01)
+    state_full = _fit(full, (x, y), epochs=4, optimizer=opt_full, generator=torch.Generator().manual_seed(1), **kw)
+
+    # first half
+    opt = torch.optim.Adam(resumed.parameters(), lr=0.01)
+    half = _fit(resumed, (x, y), epochs=2, optimizer=opt, generator=torch.Generator().manual_seed(1), **kw)
+    # a "restart": fresh module and optimizer loaded from the saved state, fresh generator
+    module2 = _linear(seed=99)
+    module2.load_state_dict(copy.deepcopy(resumed.state_dict()))
+    opt2 = torch.optim.Adam(module2.parameters(), lr=0.01)
+    opt2.load_state_dict(copy.deepcopy(opt.state_dict()))
+    state2 = _fit(module2, (x, y), epochs=4, optimizer=opt2, generator=torch.Generator().manual_seed(1), start_epoch=2, state=half, **kw)
+
+    for a, b in zip(full.parameters(), module2.parameters()):
+        assert torch.equal(a, b)
+    assert state2.history["epoch"] == [0, 1, 2, 3]
+    assert state2.history["loss"] == state_full.history["loss"]
+    assert state2.step == state_full.step == 4 * math.ceil(50 / 8)
+
+
+# --- errors -------------------------------------------------------------------------------
+def test_huge_learning_rate_diverges_with_floating_point_error():
+    x, y = _regression(64)
+    with pytest.raises(FloatingPointError, match="training diverged at epoch"):
+        _fit(_linear(), (x, y), epochs=20, batch_size=4, lr=1e12)
+
+
+@pytest.mark.parametrize("bad", [float("inf"), float("nan")])
+def test_non_finite_loss_raises_floating_point_error(bad):
+    x, y = _regression(8)
+
+    def loss_fn(module, batch, state):
+        return (module.weight * 0).sum() + bad
+
+    with pytest.raises(FloatingPointError, match="smaller learning rate"):
+        _fit(_linear(), (x, y), epochs=3, batch_size=4, loss_fn=loss_fn)
+
+
+def test_mismatched_tensor_lengths_raise():
+    x, y = _regression(10)
+    with pytest.raises(ValueError, match="same number of rows"):
+        _fit(_linear(), (x, y[:9]))
+
+
+def test_zero_samples_and_bad_batch_size_raise():
+    x, y = _regression(10)
+    with pytest.raises(ValueError, match="zero samples"):
+        _fit(_linear(), (x[:0], y[:0]))
+    with pytest.raises(ValueError, match="batch_size must be >= 1"):
+        _fit(_linear(), (x, y), batch_size=0)
+
+
+def test_bf16_autocast_on_cpu_runs_and_logs_float_losses():
+    x, y = _regression(16)
+    state = _fit(_linear(), (x, y), epochs=2, batch_size=8, autocast_dtype=torch.bfloat16)
+    assert all(isinstance(v, float) and math.isfinite(v) for v in state.history["loss"])
+
+
+# --- stopping mid-epoch -------------------------------------------------------------------
+def test_max_steps_stops_mid_epoch_and_logs_the_batches_run():
+    x, y = torch.arange(10.0).reshape(10, 1), torch.zeros(10, 1)
+    rec = Recorder()
+
+    def loss_fn(module, batch, state):
+        xb, _ = batch
+        return {"loss": (module(xb) * 0).sum(), "mean_x": xb.mean()}
+
+    state = _fit(nn.Linear(1, 1), (x, y), epochs=5, batch_size=4, max_steps=4, callbacks=[rec], loss_fn=loss_fn)
+    # 3 steps per epoch: epoch 0 full, epoch 1 stops after its first batch
+    assert state.step == 4
+    assert state.history["epoch"] == [0, 1]
+    assert state.stop_reason == "reached max_steps=4"
+    assert rec.events.count("batch") == 4
+    # epoch 1's mean covers its one batch of 4 rows only
+    first = rec.batches[3].float().mean().item()
+    assert state.history["mean_x"][1] == pytest.approx(first)
+
+
+def test_max_steps_at_an_epoch_boundary_adds_no_empty_epoch():
+    x, y = _regression(8)
+    state = _fit(_linear(), (x, y), epochs=5, batch_size=4, max_steps=4)
+    assert state.step == 4 and state.history["epoch"] == [0, 1]
+    assert all(math.isfinite(v) for v in state.history["loss"])
+
+
+def test_callback_can_stop_before_a_batch():
+    class StopAtStep(Callback):
+        def on_batch_begin(self, state):
+            if state.step == 5:
+                state.stop, state.stop_reason = True, "labels settled"
+
+    x, y = _regression(12)
+    state = _fit(_linear(), (x, y), epochs=4, batch_size=4, callbacks=[StopAtStep()])
+    assert state.step == 5  # the batch that saw stop=True was not run
+    assert state.history["epoch"] == [0, 1]
+    assert state.stop_reason == "labels settled"
