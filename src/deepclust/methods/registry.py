@@ -1,9 +1,18 @@
-"""Method names for the CLI and benchmarks, each mapped to an estimator built by composition."""
+"""Method names for the CLI and benchmarks, each mapped to an estimator built by composition.
+
+A method is an estimator class plus fixed choices (``ae-kmeans`` is
+``AutoencoderClustering(clusterer="kmeans")``). Options are routed by name: the estimator's own
+constructor parameters go to it; the autoencoder's (``epochs``, ``batch_size``, ``latent_dim``,
+``lr``, ...) go to its embedding unless the estimator has a parameter of that name (DEC's
+``lr`` is its clustering-phase rate), and an ``embedding`` table sets embedding options
+explicitly.
+"""
 
 from __future__ import annotations
 
 import difflib
-from dataclasses import dataclass
+import inspect
+from dataclasses import dataclass, field
 from typing import Callable
 
 from deepclust.methods.clustering import AutoencoderClustering
@@ -16,29 +25,42 @@ from deepclust.methods.raw import RawClustering
 class MethodSpec:
     name: str
     description: str
-    build: Callable[..., object]
-    deep: bool  # trains a network (accepts the autoencoder options)
+    cls: type
+    fixed: dict = field(default_factory=dict)  # constructor arguments that define the method
+    embedding: Callable[..., object] | None = None  # builds the default embedding from options
+    latent_is_k: bool = False  # N2D: latent_dim defaults to the number of clusters
+
+    @property
+    def deep(self) -> bool:
+        return self.embedding is not None
 
 
-def _embedding(latent_dim, **ae):
-    return AutoencoderEmbedding(latent_dim=latent_dim, **ae)
+METHODS: dict[str, MethodSpec] = {}
 
 
-METHODS: dict[str, MethodSpec] = {
-    spec.name: spec
-    for spec in [
-        MethodSpec("kmeans", "k-means (k-means++, 10 inits) on the features", lambda k, seed, **ae: RawClustering(k, "kmeans", random_state=seed), False),
-        MethodSpec("gmm", "full-covariance Gaussian mixture on the features", lambda k, seed, **ae: RawClustering(k, "gmm", random_state=seed), False),
-        MethodSpec("agglomerative", "Ward agglomerative clustering on the features", lambda k, seed, **ae: RawClustering(k, "agglomerative", random_state=seed), False),
-        MethodSpec("ae-kmeans", "autoencoder, then k-means on its codes", lambda k, seed, latent_dim=10, **ae: AutoencoderClustering(k, "kmeans", _embedding(latent_dim, **ae), random_state=seed), True),
-        MethodSpec("ae-gmm", "autoencoder, then a Gaussian mixture on its codes", lambda k, seed, latent_dim=10, **ae: AutoencoderClustering(k, "gmm", _embedding(latent_dim, **ae), random_state=seed), True),
-        MethodSpec("ae-agglomerative", "autoencoder, then Ward agglomerative clustering", lambda k, seed, latent_dim=10, **ae: AutoencoderClustering(k, "agglomerative", _embedding(latent_dim, **ae), random_state=seed), True),
-        MethodSpec("n2d", "N2D: autoencoder, UMAP (n_neighbors=20, min_dist=0, k dims), full GMM", lambda k, seed, latent_dim=None, **ae: N2D(k, embedding=_embedding(latent_dim or k, **ae), random_state=seed), True),
-    ]
-}
+def register_method(spec: MethodSpec) -> MethodSpec:
+    """Add a method name to the CLI and benchmark registry."""
+    METHODS[spec.name] = spec
+    return spec
 
 
-def build_method(name: str, n_clusters: int, seed, **autoencoder_options):
+for _spec in [
+    MethodSpec("kmeans", "k-means (k-means++, 10 inits) on the features", RawClustering, {"clusterer": "kmeans"}),
+    MethodSpec("gmm", "full-covariance Gaussian mixture on the features", RawClustering, {"clusterer": "gmm"}),
+    MethodSpec("agglomerative", "Ward agglomerative clustering on the features", RawClustering, {"clusterer": "agglomerative"}),
+    MethodSpec("ae-kmeans", "autoencoder, then k-means on its codes", AutoencoderClustering, {"clusterer": "kmeans"}, AutoencoderEmbedding),
+    MethodSpec("ae-gmm", "autoencoder, then a Gaussian mixture on its codes", AutoencoderClustering, {"clusterer": "gmm"}, AutoencoderEmbedding),
+    MethodSpec("ae-agglomerative", "autoencoder, then Ward agglomerative clustering", AutoencoderClustering, {"clusterer": "agglomerative"}, AutoencoderEmbedding),
+    MethodSpec("n2d", "N2D: autoencoder, UMAP (n_neighbors=20, min_dist=0, k dims), full GMM", N2D, {}, AutoencoderEmbedding, latent_is_k=True),
+]:
+    register_method(_spec)
+
+
+def _params_of(cls) -> set[str]:
+    return set(inspect.signature(cls.__init__).parameters) - {"self"}
+
+
+def build_method(name: str, n_clusters: int, seed, *, embedding: dict | None = None, **options):
     """Build the estimator called ``name``.
 
     Parameters
@@ -47,14 +69,45 @@ def build_method(name: str, n_clusters: int, seed, **autoencoder_options):
         One of :data:`METHODS`.
     n_clusters : int
     seed : int or None
-    **autoencoder_options
-        ``latent_dim``, ``epochs``, ``batch_size``, ``lr``, ``device``, ``precision``,
-        ``verbose`` for methods that train an autoencoder; ignored by the others.
+    embedding : dict, optional
+        Options for the embedding (``epochs``, ``batch_size``, ``lr``, ``latent_dim``, ...).
+    **options
+        The estimator's own parameters, or embedding options (see the module docstring).
+        Options set to None are ignored, so CLI flags left unset keep the defaults.
+
+    Raises
+    ------
+    ValueError
+        Unknown method, or an option neither the method nor its embedding has.
     """
     spec = METHODS.get(name)
     if spec is None:
         hint = difflib.get_close_matches(name, METHODS, n=1)
         extra = f" (did you mean {hint[0]!r}?)" if hint else ""
         raise ValueError(f"unknown method {name!r}{extra}; known methods: {', '.join(METHODS)}")
-    opts = {k: v for k, v in autoencoder_options.items() if v is not None} if spec.deep else {}
-    return spec.build(n_clusters, seed, **opts)
+    own = _params_of(spec.cls) - {"n_clusters", "random_state", "embedding"} - set(spec.fixed)
+    emb_params = _params_of(spec.embedding) - {"random_state"} if spec.deep else set()
+    method_opts, emb_opts = {}, {k: v for k, v in (embedding or {}).items() if v is not None}
+    for key, value in options.items():
+        if value is None:
+            continue
+        if key in own:
+            method_opts[key] = value
+        elif key in emb_params:
+            emb_opts[key] = value
+        elif not spec.deep and key in _params_of(AutoencoderEmbedding):
+            continue  # autoencoder flags do not apply to the raw baselines
+        else:
+            known = sorted(own | emb_params)
+            hint = difflib.get_close_matches(key, known, n=1)
+            extra = f" (did you mean {hint[0]!r}?)" if hint else ""
+            raise ValueError(f"method {name!r} has no option {key!r}{extra}; its options: {', '.join(known)}")
+    for key in emb_opts:
+        if key not in emb_params:
+            raise ValueError(f"method {name!r}: the embedding has no option {key!r}; its options: {', '.join(sorted(emb_params))}")
+    kwargs = {**spec.fixed, **method_opts}
+    if spec.deep:
+        if spec.latent_is_k:
+            emb_opts.setdefault("latent_dim", n_clusters)
+        kwargs["embedding"] = spec.embedding(**emb_opts)
+    return spec.cls(n_clusters=n_clusters, random_state=seed, **kwargs)
