@@ -17,7 +17,7 @@ from sklearn.metrics import pairwise_distances_argmin
 from sklearn.mixture import BayesianGaussianMixture, GaussianMixture
 from sklearn.neighbors import KNeighborsClassifier
 
-CLUSTERER_NAMES = ("kmeans", "gmm", "agglomerative")
+CLUSTERER_NAMES = ("kmeans", "gmm", "gmm-diag", "agglomerative")
 
 #: Agglomerative clustering keeps an n x n distance structure; above this many points it is
 #: refused before memory runs out (70,000 points would need about 40 GB).
@@ -29,8 +29,9 @@ def make_clusterer(spec, n_clusters: int, seed: int):
 
     Parameters
     ----------
-    spec : {"kmeans", "gmm", "agglomerative"} or estimator
-        Names give k-means (k-means++, 10 inits), a full-covariance GMM, or Ward linkage. An
+    spec : {"kmeans", "gmm", "gmm-diag", "agglomerative"} or estimator
+        Names give k-means (k-means++, 10 inits), a full- or diagonal-covariance GMM, or Ward
+        linkage. An
         object is cloned; if it has a ``random_state`` parameter left at None, it gets ``seed``.
     n_clusters : int
     seed : int
@@ -40,6 +41,8 @@ def make_clusterer(spec, n_clusters: int, seed: int):
             return KMeans(n_clusters=n_clusters, n_init=10, random_state=seed)
         if spec == "gmm":
             return GaussianMixture(n_components=n_clusters, covariance_type="full", random_state=seed)
+        if spec == "gmm-diag":  # for high-dimensional inputs, where full covariances are too costly
+            return GaussianMixture(n_components=n_clusters, covariance_type="diag", random_state=seed)
         if spec == "agglomerative":
             return AgglomerativeClustering(n_clusters=n_clusters, linkage="ward")
         raise ValueError(f"unknown clusterer {spec!r}; expected one of {list(CLUSTERER_NAMES)} or a scikit-learn clusterer object")

@@ -17,6 +17,7 @@ from typing import Callable
 
 from deepclust.methods.clustering import AutoencoderClustering
 from deepclust.methods.embedding import AutoencoderEmbedding
+from deepclust.methods.identity import RawFeatures
 from deepclust.methods.n2d import N2D
 from deepclust.methods.raw import RawClustering
 
@@ -47,6 +48,8 @@ def register_method(spec: MethodSpec) -> MethodSpec:
 for _spec in [
     MethodSpec("kmeans", "k-means (k-means++, 10 inits) on the features", RawClustering, {"clusterer": "kmeans"}),
     MethodSpec("gmm", "full-covariance Gaussian mixture on the features", RawClustering, {"clusterer": "gmm"}),
+    MethodSpec("gmm-diag", "diagonal-covariance Gaussian mixture on the features (high-dimensional data)", RawClustering, {"clusterer": "gmm-diag"}),
+    MethodSpec("umap-gmm", "UMAP (n_neighbors=20, min_dist=0, k dims) on the features, then a full GMM: N2D without the autoencoder", N2D, {"embedding": RawFeatures()}),
     MethodSpec("agglomerative", "Ward agglomerative clustering on the features", RawClustering, {"clusterer": "agglomerative"}),
     MethodSpec("ae-kmeans", "autoencoder, then k-means on its codes", AutoencoderClustering, {"clusterer": "kmeans"}, AutoencoderEmbedding),
     MethodSpec("ae-gmm", "autoencoder, then a Gaussian mixture on its codes", AutoencoderClustering, {"clusterer": "gmm"}, AutoencoderEmbedding),
