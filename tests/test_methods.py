@@ -386,7 +386,7 @@ def test_bad_n_clusters(blobs, cls):
 
 def test_unknown_clusterer_name(blobs):
     X, _ = blobs
-    with pytest.raises(ValueError, match=r"unknown clusterer 'dbscan'; expected one of \['kmeans', 'gmm', 'agglomerative'\]"):
+    with pytest.raises(ValueError, match=r"unknown clusterer 'dbscan'; expected one of \['kmeans', 'gmm', 'gmm-diag', 'agglomerative'\]"):
         AutoencoderClustering(K, clusterer="dbscan", embedding=emb()).fit(X)
     with pytest.raises(ValueError, match="scikit-learn estimator"):
         AutoencoderClustering(K, clusterer=42, embedding=emb()).fit(X)
