@@ -53,6 +53,7 @@ def build_parser() -> argparse.ArgumentParser:
     fit.add_argument("--epochs", type=_positive_int, default=None, help="autoencoder epochs (default: 100)")
     fit.add_argument("--batch-size", type=_positive_int, default=None, help="autoencoder batch size (default: 256)")
     fit.add_argument("--latent-dim", type=_positive_int, default=None, help="autoencoder code size (default: 10; n2d: the number of clusters)")
+    fit.add_argument("--network", default=None, help="network spec (JSON or YAML) for the autoencoder, e.g. examples/networks/conv_mnist.json")
     fit.add_argument("--lr", type=float, default=None, help="Adam learning rate (default: 1e-3)")
     fit.add_argument("--device", default=None, help="auto (CUDA when present), cpu, cuda or cuda:N (default: auto)")
     fit.add_argument("--precision", default=None, choices=["auto", "float32", "bf16"], help="training arithmetic (default: auto)")
@@ -107,6 +108,7 @@ def _cmd_fit(args) -> int:
         "batch_size": args.batch_size,
         "latent_dim": args.latent_dim,
         "lr": args.lr,
+        "network": args.network,
         "device": args.device,
         "precision": args.precision,
         "verbose": not args.quiet,

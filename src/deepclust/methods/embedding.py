@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import copy
 import logging
+import os
+from collections.abc import Mapping
 from typing import Sequence
 
 import numpy as np
 import torch
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
+from torch import nn
 
 from deepclust.losses import reconstruction_mse
 from deepclust.methods._base import (
@@ -23,7 +27,7 @@ from deepclust.methods._base import (
     torch_seeded,
 )
 from deepclust.methods._persist import load_model, prefixed, register_model, save_model, unprefixed
-from deepclust.nn import glorot_uniform_, mlp_autoencoder
+from deepclust.nn import Autoencoder, build_autoencoder, glorot_uniform_, load_spec, mlp_autoencoder
 from deepclust.train import EarlyStopping, fit_module
 
 logger = logging.getLogger(__name__)
@@ -31,11 +35,13 @@ logger = logging.getLogger(__name__)
 
 @register_model
 class AutoencoderEmbedding(Float32OutputMixin, TransformerMixin, BaseEstimator):
-    """Learn a low-dimensional embedding with a fully connected autoencoder.
+    """Learn a low-dimensional embedding with an autoencoder.
 
-    The network is DEC's symmetric MLP ``d-500-500-2000-latent_dim`` with linear embedding and
-    output layers, trained on the mean squared reconstruction error with Adam (Xie et al.
-    2016; McConville et al. 2020). ``transform`` returns the codes.
+    The network is by default DEC's symmetric MLP ``d-500-500-2000-latent_dim`` with linear
+    embedding and output layers (Xie et al. 2016; McConville et al. 2020); ``network`` swaps in
+    a convolutional autoencoder from a spec (Aljalbout et al. 2018) or your own torch modules.
+    It is trained on the mean squared reconstruction error with Adam. ``transform`` returns
+    the codes.
 
     Parameters
     ----------
@@ -43,6 +49,23 @@ class AutoencoderEmbedding(Float32OutputMixin, TransformerMixin, BaseEstimator):
         Size of the embedding.
     hidden_dims : sequence of int, default=(500, 500, 2000)
         Widths of the encoder's hidden layers; the decoder mirrors them.
+    network : dict, str, os.PathLike, Autoencoder, (nn.Module, nn.Module) or None, default=None
+        The network, when not the MLP above (``latent_dim`` and ``hidden_dims`` are then
+        ignored):
+
+        - a spec dict, or the path of a ``.json`` / ``.yaml`` file holding one: the encoder as
+          a list of layers, the decoder mirrored automatically (see
+          :func:`deepclust.nn.load_spec`); rows of ``X`` are flattened samples of the spec's
+          ``input_shape``, channels first (e.g. 784 columns for ``[1, 28, 28]``);
+        - a :class:`deepclust.nn.Autoencoder`, or an ``(encoder, decoder)`` pair of modules:
+          your own network. The encoder takes ``(batch, n_features)`` rows and returns
+          ``(batch, latent_dim)`` codes; the decoder returns ``(batch, n_features)`` (end it
+          with ``nn.Flatten()`` for image decoders). It is copied, not trained in place, and
+          keeps your initialisation. Such a model cannot be saved with :meth:`save`, which
+          never pickles code; describe the network as a spec to save it.
+
+        Networks built here (the MLP and spec networks) get DEC's initialisation of the
+        fully connected layers (:func:`deepclust.nn.glorot_uniform_`).
     epochs : int, default=100
         Passes over the data.
     batch_size : int, default=256
@@ -75,12 +98,28 @@ class AutoencoderEmbedding(Float32OutputMixin, TransformerMixin, BaseEstimator):
     >>> emb = AutoencoderEmbedding(latent_dim=2, hidden_dims=(16,), epochs=2, random_state=0)
     >>> emb.fit_transform(X).shape
     (100, 2)
+
+    A small convolutional autoencoder for 8x8 single-channel images:
+
+    >>> spec = {"input_shape": [1, 8, 8], "encoder": [
+    ...     {"type": "Conv2D", "filters": 4, "kernel": 3, "stride": 2},
+    ...     {"type": "Flatten"}, {"type": "Dense", "units": 2}]}
+    >>> X = np.random.default_rng(0).random((50, 64)).astype("float32")
+    >>> AutoencoderEmbedding(network=spec, epochs=2, random_state=0).fit_transform(X).shape
+    (50, 2)
+
+    References
+    ----------
+    Xie, Girshick & Farhadi (2016). Unsupervised deep embedding for clustering analysis. ICML.
+    Aljalbout, Golkov, Siddiqui, Strobel & Cremers (2018). Clustering with deep learning:
+    taxonomy and new methods. arXiv:1801.07648.
     """
 
     def __init__(
         self,
         latent_dim: int = 10,
         hidden_dims: Sequence[int] = (500, 500, 2000),
+        network=None,
         epochs: int = 100,
         batch_size: int = 256,
         lr: float = 1e-3,
@@ -92,6 +131,7 @@ class AutoencoderEmbedding(Float32OutputMixin, TransformerMixin, BaseEstimator):
     ) -> None:
         self.latent_dim = latent_dim
         self.hidden_dims = hidden_dims
+        self.network = network
         self.epochs = epochs
         self.batch_size = batch_size
         self.lr = lr
@@ -111,14 +151,34 @@ class AutoencoderEmbedding(Float32OutputMixin, TransformerMixin, BaseEstimator):
         if any(not isinstance(h, (int, np.integer)) or h < 1 for h in self.hidden_dims):
             raise ValueError(f"hidden_dims must be positive integers, got {self.hidden_dims!r}")
 
-    def _architecture(self, n_features: int) -> dict:
-        return {"type": "mlp", "n_features": int(n_features), "hidden_dims": [int(h) for h in self.hidden_dims], "latent_dim": int(self.latent_dim)}
+    def _architecture(self, n_features: int) -> tuple[dict, Autoencoder | None]:
+        """What to save about the network, and the user's own network (a copy) if any."""
+        net, n_features = self.network, int(n_features)
+        if net is None:
+            arch = {"type": "mlp", "n_features": n_features, "hidden_dims": [int(h) for h in self.hidden_dims], "latent_dim": int(self.latent_dim)}
+            return arch, None
+        if isinstance(net, (Mapping, str, os.PathLike)):
+            return {"type": "spec", "n_features": n_features, "spec": load_spec(net)}, None
+        if isinstance(net, Autoencoder):
+            return {"type": "module", "n_features": n_features}, copy.deepcopy(net)
+        if isinstance(net, (tuple, list)) and len(net) == 2 and all(isinstance(m, nn.Module) for m in net):
+            encoder, decoder = copy.deepcopy(tuple(net))  # one deepcopy keeps weights the two share
+            return {"type": "module", "n_features": n_features}, Autoencoder(encoder, decoder)
+        raise ValueError(
+            "network must be None (the MLP), a spec dict, the path of a .json/.yaml spec, a deepclust.nn.Autoencoder "
+            f"or an (encoder, decoder) pair of torch modules; got {type(net).__name__}"
+        )
 
     @staticmethod
     def _build(arch: dict):
-        if arch.get("type") != "mlp":
-            raise ValueError(f"unknown network type {arch.get('type')!r} in saved model")
-        return mlp_autoencoder(arch["n_features"], arch["hidden_dims"], arch["latent_dim"])
+        kind = arch.get("type")
+        if kind == "mlp":
+            return mlp_autoencoder(arch["n_features"], arch["hidden_dims"], arch["latent_dim"])
+        if kind == "spec":
+            return build_autoencoder(arch["spec"], arch["n_features"])
+        if kind == "module":
+            raise ValueError("this model was trained with a user-supplied torch module, which deepclust cannot rebuild from a file")
+        raise ValueError(f"unknown network type {kind!r} in saved model")
 
     def fit(self, X, y=None):
         """Train the autoencoder on ``X`` of shape (n_samples, n_features); ``y`` is ignored."""
@@ -127,9 +187,12 @@ class AutoencoderEmbedding(Float32OutputMixin, TransformerMixin, BaseEstimator):
         device = resolve_device(self.device)
         autocast = resolve_precision(self.precision, device)
         seed = draw_seed(seed_stream(self.random_state))
-        self._arch = self._architecture(X.shape[1])
+        arch, user_ae = self._architecture(X.shape[1])
         with torch_seeded(seed, device) as gen:
-            ae = glorot_uniform_(self._build(self._arch), generator=gen).to(device)
+            ae = glorot_uniform_(self._build(arch), generator=gen) if user_ae is None else user_ae
+            ae = ae.to(device)
+            arch["latent_dim"] = _check_network(ae, X.shape[1], device)
+            self._arch = arch
             optimizer = torch.optim.Adam(ae.parameters(), lr=self.lr)
             callbacks = [EarlyStopping(self.patience)] if self.patience else []
             state = fit_module(
@@ -188,6 +251,13 @@ class AutoencoderEmbedding(Float32OutputMixin, TransformerMixin, BaseEstimator):
         return load_model(path, expected=cls)
 
     def _save_state(self):
+        if self._arch["type"] == "module":
+            raise ValueError(
+                "cannot save an AutoencoderEmbedding whose network is a user-supplied torch module: deepclust saves "
+                "without pickle and cannot rebuild arbitrary code from a file. Describe the network as a spec "
+                "(network=dict or the path of a .json file) to save the model, or save the weights yourself "
+                "with torch.save(model.autoencoder_.state_dict(), path)"
+            )
         sd = {k: v.detach().cpu().numpy() for k, v in self.autoencoder_.state_dict().items()}
         meta = {"architecture": self._arch, "n_features_in": int(self.n_features_in_), "history": self.history_}
         return meta, prefixed("autoencoder", sd)
@@ -204,3 +274,25 @@ class AutoencoderEmbedding(Float32OutputMixin, TransformerMixin, BaseEstimator):
         self.autoencoder_ = ae.to(device).eval()
         self.n_features_in_ = int(meta["n_features_in"])
         self.history_ = meta.get("history", {})
+
+
+def _check_network(ae: nn.Module, n_features: int, device: torch.device) -> int:
+    """Run two zero rows through ``ae`` and return the code size; explain a misfit network."""
+    hint = (
+        "the encoder must map (batch, n_features) rows to (batch, latent_dim) codes and the decoder map them back "
+        "to (batch, n_features); image networks start with nn.Unflatten(1, (C, H, W)) and end with nn.Flatten()"
+    )
+    ae.eval()
+    try:
+        with torch.no_grad():
+            z = ae.encode(torch.zeros(2, n_features, device=device))
+            x = ae.decode(z)
+    except (RuntimeError, ValueError, TypeError) as exc:
+        raise ValueError(f"the network fails on input of shape (2, {n_features}): {exc}; {hint}") from None
+    finally:
+        ae.train()
+    if z.ndim != 2 or z.shape[0] != 2:
+        raise ValueError(f"the encoder maps input (2, {n_features}) to shape {tuple(z.shape)}; {hint}")
+    if tuple(x.shape) != (2, n_features):
+        raise ValueError(f"the decoder maps codes {tuple(z.shape)} to shape {tuple(x.shape)}, not (2, {n_features}); {hint}")
+    return int(z.shape[1])

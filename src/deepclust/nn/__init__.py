@@ -1,6 +1,18 @@
 """Torch modules only: tensor in, tensor out. No numpy, files or devices here."""
 
 from deepclust.nn.autoencoder import Autoencoder, mlp_autoencoder
+from deepclust.nn.conv import Crop2d, Reshape
 from deepclust.nn.mlp import MLP, activation_layer, glorot_uniform_
+from deepclust.nn.spec import build_autoencoder, load_spec
 
-__all__ = ["Autoencoder", "MLP", "activation_layer", "glorot_uniform_", "mlp_autoencoder"]
+__all__ = [
+    "MLP",
+    "Autoencoder",
+    "Crop2d",
+    "Reshape",
+    "activation_layer",
+    "build_autoencoder",
+    "glorot_uniform_",
+    "load_spec",
+    "mlp_autoencoder",
+]
