@@ -2,10 +2,12 @@
 
 from deepclust.methods._persist import load_model
 from deepclust.methods.clustering import AutoencoderClustering
+from deepclust.methods.dcn import DCN
+from deepclust.methods.dec import DEC, IDEC
 from deepclust.methods.embedding import AutoencoderEmbedding
 from deepclust.methods.identity import RawFeatures
 from deepclust.methods.n2d import N2D
 from deepclust.methods.raw import RawClustering
 from deepclust.methods.registry import METHODS, build_method
 
-__all__ = ["METHODS", "AutoencoderClustering", "AutoencoderEmbedding", "N2D", "RawClustering", "RawFeatures", "build_method", "load_model"]
+__all__ = ["DCN", "DEC", "IDEC", "METHODS", "AutoencoderClustering", "AutoencoderEmbedding", "N2D", "RawClustering", "RawFeatures", "build_method", "load_model"]

@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 from typing import Callable
 
 from deepclust.methods.clustering import AutoencoderClustering
+from deepclust.methods.dcn import DCN
+from deepclust.methods.dec import DEC, IDEC
 from deepclust.methods.embedding import AutoencoderEmbedding
 from deepclust.methods.identity import RawFeatures
 from deepclust.methods.n2d import N2D
@@ -55,6 +57,9 @@ for _spec in [
     MethodSpec("ae-gmm", "autoencoder, then a Gaussian mixture on its codes", AutoencoderClustering, {"clusterer": "gmm"}, AutoencoderEmbedding),
     MethodSpec("ae-agglomerative", "autoencoder, then Ward agglomerative clustering", AutoencoderClustering, {"clusterer": "agglomerative"}, AutoencoderEmbedding),
     MethodSpec("n2d", "N2D: autoencoder, UMAP (n_neighbors=20, min_dist=0, k dims), full GMM", N2D, {}, AutoencoderEmbedding, latent_is_k=True),
+    MethodSpec("dec", "DEC (Xie et al. 2016): pretrained autoencoder, Student-t soft assignment, KL to a sharpened target", DEC, {}, AutoencoderEmbedding),
+    MethodSpec("idec", "IDEC (Guo et al. 2017): DEC plus the reconstruction loss (gamma=0.1)", IDEC, {}, AutoencoderEmbedding),
+    MethodSpec("dcn", "DCN (Yang et al. 2017): reconstruction plus a k-means loss with running-average centroids", DCN, {}, AutoencoderEmbedding),
 ]:
     register_method(_spec)
 

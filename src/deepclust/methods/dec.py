@@ -1,0 +1,303 @@
+"""DEC and IDEC: fine-tune an autoencoder's encoder so its codes fit a Student-t clustering.
+
+Both are a :class:`~deepclust.heads.StudentTHead` on a pretrained autoencoder, trained by the
+shared loop on ``KL(P || Q)`` with the target ``P`` recomputed from the whole data set every
+``update_interval`` steps; IDEC adds the reconstruction loss and keeps training the decoder.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import nn
+
+from deepclust.heads import StudentTHead
+from deepclust.losses import reconstruction_mse, target_distribution
+from deepclust.methods._deep import (
+    ClusteringPhase,
+    ClusterSizeMonitor,
+    DeepClusteringModel,
+    _check_positive,
+    _check_positive_int,
+    encode_all,
+)
+from deepclust.methods._persist import register_model
+from deepclust.train import Callback, TrainState
+
+
+class TargetUpdate(Callback):
+    """Every ``update_interval`` steps (step 0 included): Q on the whole data set, P from it,
+    the fraction of labels that changed since the last update, and DEC's stopping test.
+
+    Training stops before the batch at which fewer than ``tol`` of the labels changed (not at
+    step 0, whose change is measured against the k-means labels), as in DEC's reference code.
+    """
+
+    def __init__(self, X: torch.Tensor, model: nn.ModuleDict, update_interval: int, tol: float, init_labels: torch.Tensor, monitor: ClusterSizeMonitor, history: dict) -> None:
+        self.X, self.model = X, model
+        self.update_interval, self.tol = int(update_interval), float(tol)
+        self.previous, self.monitor, self.history = init_labels, monitor, history
+        self.P: torch.Tensor | None = None  # (n_samples, K), the current targets
+
+    @torch.no_grad()
+    def on_batch_begin(self, state: TrainState) -> None:
+        if state.step % self.update_interval:
+            return
+        z = encode_all(self.model["autoencoder"], self.X)  # (N, d), eval mode
+        q = self.model["head"].soft_assign(z)  # (N, K)
+        self.P = target_distribution(q)
+        labels = q.argmax(dim=1)
+        delta = float((labels != self.previous).float().mean())
+        self.previous = labels
+        self.history.setdefault("update_step", []).append(int(state.step))
+        self.history.setdefault("delta_label", []).append(delta)
+        self.monitor.record(labels, f"target update at step {state.step}")
+        if state.step > 0 and delta < self.tol:
+            state.stop = True
+            state.stop_reason = f"converged: {delta:.4%} of labels changed at step {state.step} (tol={self.tol:.4%})"
+
+
+@register_model
+class DEC(DeepClusteringModel):
+    """Deep Embedded Clustering (Xie, Girshick, Farhadi, ICML 2016).
+
+    Pretrain an autoencoder; put cluster centres where k-means (20 restarts) finds them in
+    its codes; then drop the decoder and train encoder and centres together to minimise
+    ``KL(P || Q)``, where ``Q`` is a Student-t soft assignment and ``P`` its sharpened,
+    frequency-normalised target, recomputed on all samples every ``update_interval`` steps.
+
+    Defaults follow the authors' reference code (DEC-keras, Xie et al.): SGD with learning
+    rate 0.01 and momentum 0.9, batches of 256, ``update_interval=140`` (their MNIST value),
+    ``tol=0.001``, ``max_iter=20000``, ``alpha=1``, network ``d-500-500-2000-10``.
+
+    Parameters
+    ----------
+    n_clusters : int, default=10
+    embedding : AutoencoderEmbedding, str or path, default=None
+        The pretraining: None uses ``AutoencoderEmbedding()`` (``d-500-500-2000-10``, its own
+        ``epochs``, ``lr``, ``precision`` and ``device``). A path to a saved, fitted
+        embedding warm-starts from it (no pretraining). The fine-tuning runs on the
+        embedding's device and precision.
+    alpha : float, default=1.0
+        Degrees of freedom of the Student-t kernel.
+    update_interval : int, default=140
+        Steps between target updates (and label-change tests).
+    tol : float, default=0.001
+        Stop when fewer than this fraction of labels changed between two target updates.
+    max_iter : int, default=20000
+        Maximum number of optimiser steps (minibatches) in the clustering phase.
+    batch_size : int, default=256
+    lr : float, default=0.01
+        SGD learning rate of the clustering phase.
+    momentum : float, default=0.9
+    random_state : int, numpy Generator or None, default=None
+        Seeds pretraining, k-means and shuffling. The same int gives the same labels on CPU;
+        the global numpy and torch random states are left untouched.
+    verbose : bool, default=False
+        Progress bars.
+
+    Attributes
+    ----------
+    embedding_ : AutoencoderEmbedding
+        Holds the *fine-tuned* network: ``embedding_.transform`` is the final embedding.
+    head_ : StudentTHead
+    cluster_centers_ : ndarray of shape (n_clusters, latent_dim)
+    labels_ : ndarray of shape (n_samples,)
+        The head's assignments of the final training codes (not a k-means re-run).
+    history_ : dict of str to list
+        ``pretrain_*``: the embedding's per-epoch history. ``loss``, ``seconds``, ``epoch``:
+        per clustering epoch. ``update_step``, ``delta_label``, ``min_cluster_size``,
+        ``n_empty_clusters``: per target update.
+    n_iter_ : int
+        Optimiser steps taken in the clustering phase.
+    stop_reason_ : str or None
+        Why the clustering phase ended (converged, or reached max_steps).
+    n_features_in_ : int
+
+    Warns
+    -----
+    RuntimeWarning
+        Once, if a cluster loses all its points during training.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import make_blobs
+    >>> from deepclust.methods import AutoencoderEmbedding
+    >>> X, _ = make_blobs(300, n_features=10, centers=3, random_state=0)
+    >>> emb = AutoencoderEmbedding(latent_dim=3, hidden_dims=(32,), epochs=10)
+    >>> DEC(3, embedding=emb, max_iter=50, random_state=0).fit(X).labels_.shape
+    (300,)
+
+    References
+    ----------
+    J. Xie, R. Girshick, A. Farhadi. Unsupervised Deep Embedding for Clustering Analysis.
+    ICML 2016. https://github.com/XifengGuo/DEC-keras
+    """
+
+    _desc = "DEC"
+
+    def __init__(
+        self,
+        n_clusters: int = 10,
+        embedding=None,
+        alpha: float = 1.0,
+        update_interval: int = 140,
+        tol: float = 0.001,
+        max_iter: int = 20000,
+        batch_size: int = 256,
+        lr: float = 0.01,
+        momentum: float = 0.9,
+        random_state=None,
+        verbose: bool = False,
+    ) -> None:
+        self.n_clusters = n_clusters
+        self.embedding = embedding
+        self.alpha = alpha
+        self.update_interval = update_interval
+        self.tol = tol
+        self.max_iter = max_iter
+        self.batch_size = batch_size
+        self.lr = lr
+        self.momentum = momentum
+        self.random_state = random_state
+        self.verbose = verbose
+
+    def _check_common(self) -> None:
+        _check_positive_int(self, "update_interval", "max_iter", "batch_size")
+        _check_positive(self, "alpha", "lr")
+        _check_positive(self, "tol", allow_zero=True)
+
+    def _check_params(self) -> None:
+        self._check_common()
+        _check_positive(self, "momentum", allow_zero=True)
+
+    def _make_head(self, n_clusters: int, latent_dim: int) -> StudentTHead:
+        return StudentTHead(n_clusters, latent_dim, alpha=float(self.alpha))
+
+    def _trainable(self, model: nn.ModuleDict) -> list[nn.Parameter]:
+        """DEC trains the encoder and the centres; the decoder is dropped."""
+        ae = model["autoencoder"]
+        encoder = ae.encoder if hasattr(ae, "encoder") else ae
+        return [*encoder.parameters(), *model["head"].parameters()]
+
+    def _make_optimizer(self, params) -> torch.optim.Optimizer:
+        return torch.optim.SGD(params, lr=float(self.lr), momentum=float(self.momentum))
+
+    def _reconstruction_weight(self) -> float | None:
+        """None: no reconstruction term (DEC). IDEC returns its weighting."""
+        return None
+
+    def _clustering_phase(self, model: nn.ModuleDict, X: torch.Tensor, init_labels: torch.Tensor) -> ClusteringPhase:
+        history: dict[str, list] = {}
+        monitor = ClusterSizeMonitor(model["head"].n_clusters, type(self).__name__, history)
+        update = TargetUpdate(X, model, self.update_interval, self.tol, init_labels, monitor, history)
+        gamma = self._reconstruction_weight()
+
+        def loss_fn(module: nn.ModuleDict, batch, state: TrainState):
+            x = batch[0]
+            ae, head = module["autoencoder"], module["head"]
+            z = ae.encode(x)  # (B, d)
+            kl = head.loss(z, update.P[state.batch_index])
+            if gamma is None:
+                return kl
+            rec = reconstruction_mse(ae.decode(z), x)
+            return {"loss": rec + gamma * kl, "reconstruction": rec, "clustering": kl}
+
+        n_batches = math.ceil(X.shape[0] / int(self.batch_size))
+        return ClusteringPhase(
+            loss_fn=loss_fn,
+            optimizer=self._make_optimizer(self._trainable(model)),
+            epochs=math.ceil(int(self.max_iter) / n_batches),
+            max_steps=int(self.max_iter),
+            callbacks=[update],
+            history=history,
+        )
+
+
+@register_model
+class IDEC(DEC):
+    """Improved DEC: DEC's clustering loss plus the reconstruction loss (Guo et al., IJCAI 2017).
+
+    Keeping the decoder and its loss ``L = L_rec + gamma * KL(P || Q)`` preserves the local
+    structure of the data that DEC's clustering loss alone can distort. Defaults follow the
+    paper (Sec. 4.2) and its reference code: ``gamma=0.1``, Adam with learning rate 0.001,
+    batches of 256, ``update_interval=140`` (MNIST), ``tol=0.001``, ``max_iter=20000``.
+
+    Parameters
+    ----------
+    n_clusters : int, default=10
+    embedding : AutoencoderEmbedding, str or path, default=None
+        As in :class:`DEC`.
+    alpha : float, default=1.0
+    gamma : float, default=0.1
+        Weight of the clustering loss relative to the reconstruction loss (mean squared
+        error per entry, as in pretraining).
+    update_interval : int, default=140
+    tol : float, default=0.001
+    max_iter : int, default=20000
+    batch_size : int, default=256
+    lr : float, default=0.001
+        Adam learning rate of the clustering phase (encoder, decoder and centres).
+    random_state : int, numpy Generator or None, default=None
+    verbose : bool, default=False
+
+    Attributes
+    ----------
+    As :class:`DEC`; ``history_`` also has per-epoch ``reconstruction`` and ``clustering``.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import make_blobs
+    >>> from deepclust.methods import AutoencoderEmbedding
+    >>> X, _ = make_blobs(300, n_features=10, centers=3, random_state=0)
+    >>> emb = AutoencoderEmbedding(latent_dim=3, hidden_dims=(32,), epochs=10)
+    >>> IDEC(3, embedding=emb, max_iter=50, random_state=0).fit(X).labels_.shape
+    (300,)
+
+    References
+    ----------
+    X. Guo, L. Gao, X. Liu, J. Yin. Improved Deep Embedded Clustering with Local Structure
+    Preservation. IJCAI 2017. https://github.com/XifengGuo/IDEC
+    """
+
+    _desc = "IDEC"
+
+    def __init__(
+        self,
+        n_clusters: int = 10,
+        embedding=None,
+        alpha: float = 1.0,
+        gamma: float = 0.1,
+        update_interval: int = 140,
+        tol: float = 0.001,
+        max_iter: int = 20000,
+        batch_size: int = 256,
+        lr: float = 0.001,
+        random_state=None,
+        verbose: bool = False,
+    ) -> None:
+        self.n_clusters = n_clusters
+        self.embedding = embedding
+        self.alpha = alpha
+        self.gamma = gamma
+        self.update_interval = update_interval
+        self.tol = tol
+        self.max_iter = max_iter
+        self.batch_size = batch_size
+        self.lr = lr
+        self.random_state = random_state
+        self.verbose = verbose
+
+    def _check_params(self) -> None:
+        self._check_common()
+        _check_positive(self, "gamma", allow_zero=True)
+
+    def _trainable(self, model: nn.ModuleDict) -> list[nn.Parameter]:
+        return list(model.parameters())  # the decoder too
+
+    def _make_optimizer(self, params) -> torch.optim.Optimizer:
+        return torch.optim.Adam(params, lr=float(self.lr))
+
+    def _reconstruction_weight(self) -> float | None:
+        return float(self.gamma)

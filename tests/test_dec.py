@@ -1,0 +1,235 @@
+"""Tiny fits of DEC, IDEC and DCN on well-separated blobs: accuracy, labels from the head,
+reproducibility, stopping, history, save/load, warm start and collapsed clusters."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pytest
+import torch
+from sklearn.datasets import make_blobs
+from sklearn.decomposition import PCA
+
+from deepclust.heads import KMeansHead, StudentTHead
+from deepclust.methods import AutoencoderEmbedding
+from deepclust.methods.dcn import DCN
+from deepclust.methods.dec import DEC, IDEC
+from deepclust.metrics import cluster_accuracy
+
+N, D, K = 300, 10, 3
+METHODS = {
+    "DEC": lambda **kw: DEC(K, **{"max_iter": 60, "update_interval": 10, "batch_size": 32, **kw}),
+    "IDEC": lambda **kw: IDEC(K, **{"max_iter": 60, "update_interval": 10, "batch_size": 32, **kw}),
+    "DCN": lambda **kw: DCN(K, **{"epochs": 3, "batch_size": 32, **kw}),
+}
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _one_torch_thread():
+    n = torch.get_num_threads()  # tiny networks: one thread beats contention on a shared machine
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)
+
+
+def emb(**kw) -> AutoencoderEmbedding:
+    params = dict(hidden_dims=(32,), latent_dim=3, epochs=20, batch_size=32, precision="float32", device="cpu")
+    return AutoencoderEmbedding(**{**params, **kw})
+
+
+@pytest.fixture(scope="module")
+def blobs():
+    X, y = make_blobs(N, n_features=D, centers=K, random_state=0)
+    return X.astype(np.float32), y
+
+
+@pytest.fixture(scope="module")
+def fitted(blobs):
+    X, _ = blobs
+    return {name: make(embedding=emb(), random_state=0).fit(X) for name, make in METHODS.items()}
+
+
+@pytest.mark.parametrize("name", METHODS)
+def test_blobs_are_recovered_and_labels_come_from_the_head(fitted, blobs, name):
+    X, y = blobs
+    model = fitted[name]
+    assert cluster_accuracy(y, model.labels_) >= 0.95
+    np.testing.assert_array_equal(model.predict(X), model.labels_)
+    Z = model.transform(X)
+    assert Z.shape == (N, 3) and Z.dtype == np.float32
+    head_labels = model.head_.predict(torch.from_numpy(Z)).numpy()
+    np.testing.assert_array_equal(head_labels, model.labels_)  # the head's own assignments
+    assert model.cluster_centers_.shape == (K, 3)
+    np.testing.assert_array_equal(model.fit_predict(X), model.labels_)  # refit, same seed
+    proba = model.predict_proba(X)
+    assert proba.shape == (N, K)
+    np.testing.assert_allclose(proba.sum(1), 1.0, rtol=1e-5)
+    np.testing.assert_array_equal(proba.argmax(1), model.labels_)
+
+
+def test_heads_and_fine_tuned_embedding(fitted, blobs):
+    X, _ = blobs
+    assert isinstance(fitted["DEC"].head_, StudentTHead) and isinstance(fitted["DCN"].head_, KMeansHead)
+    for model in fitted.values():
+        # embedding_ holds the fine-tuned network: its transform is the model's transform
+        np.testing.assert_array_equal(model.embedding_.transform(X), model.transform(X))
+    pre = emb(random_state=0)  # DEC fine-tunes, so its codes differ from the pretrained ones
+    assert not np.allclose(pre.fit_transform(X), fitted["DEC"].transform(X))
+
+
+def test_history_keys(fitted):
+    h = fitted["DEC"].history_
+    for key in ("pretrain_loss", "loss", "delta_label", "update_step", "min_cluster_size"):
+        assert key in h and len(h[key]) > 0, key
+    assert len(h["pretrain_loss"]) == 20
+    assert h["update_step"][0] == 0 and len(h["delta_label"]) == len(h["update_step"])
+    assert {"reconstruction", "clustering", "delta_label"} <= set(fitted["IDEC"].history_)
+    hd = fitted["DCN"].history_
+    assert len(hd["loss"]) == 3 and len(hd["min_cluster_size"]) == 3 and {"reconstruction", "clustering"} <= set(hd)
+    assert fitted["DCN"].n_iter_ == 3 * int(np.ceil(N / 32))
+
+
+def test_tol_stops_early_and_tol_zero_runs_to_max_iter(blobs):
+    X, _ = blobs
+    early = DEC(K, embedding=emb(epochs=5), max_iter=500, update_interval=10, batch_size=32, random_state=0).fit(X)
+    assert early.n_iter_ < 500 and early.stop_reason_.startswith("converged")
+    assert early.history_["delta_label"][-1] < 0.001
+    full = DEC(K, embedding=emb(epochs=5), tol=0.0, max_iter=25, update_interval=10, batch_size=32, random_state=0).fit(X)
+    assert full.n_iter_ == 25 and full.history_["update_step"] == [0, 10, 20]
+
+
+@pytest.mark.parametrize("name", ["DEC", "DCN"])
+def test_same_seed_same_result(fitted, blobs, name):
+    X, _ = blobs
+    again = METHODS[name](embedding=emb(), random_state=0).fit(X)
+    np.testing.assert_array_equal(again.labels_, fitted[name].labels_)
+    np.testing.assert_array_equal(again.transform(X), fitted[name].transform(X))
+
+
+@pytest.mark.parametrize("random_state", [0, None])
+def test_fit_leaves_global_rng_states_alone(blobs, random_state):
+    X, _ = blobs
+    np_state, torch_state = np.random.get_state(), torch.get_rng_state()
+    DEC(K, embedding=emb(epochs=2), max_iter=5, random_state=random_state).fit(X)
+    IDEC(K, embedding=emb(epochs=2), max_iter=5, random_state=random_state).fit(X)
+    DCN(K, embedding=emb(epochs=2), epochs=1, random_state=random_state).fit(X)
+    assert np.array_equal(np.random.get_state()[1], np_state[1])
+    assert torch.equal(torch.get_rng_state(), torch_state)
+
+
+@pytest.mark.parametrize("name", METHODS)
+def test_save_load_round_trip(fitted, blobs, tmp_path, name):
+    X, _ = blobs
+    model = fitted[name]
+    X_new = X[:17] + 0.5
+    path = model.save(tmp_path / name)
+    loaded = type(model).load(path)
+    assert type(loaded) is type(model) and loaded.get_params()["lr"] == model.lr
+    np.testing.assert_array_equal(loaded.predict(X_new), model.predict(X_new))
+    np.testing.assert_array_equal(loaded.predict_proba(X_new), model.predict_proba(X_new))
+    np.testing.assert_array_equal(loaded.labels_, model.labels_)
+    np.testing.assert_array_equal(loaded.cluster_centers_, model.cluster_centers_)
+    assert loaded.history_ == model.history_ and loaded.n_iter_ == model.n_iter_
+    for key, v in model.head_.state_dict().items():  # DCN's counts too
+        torch.testing.assert_close(loaded.head_.state_dict()[key], v)
+
+
+@pytest.mark.parametrize("name", ["DEC", "DCN"])
+def test_warm_start_from_saved_embedding_skips_pretraining(blobs, tmp_path, monkeypatch, name):
+    X, y = blobs
+    pre = emb(random_state=0).fit(X)
+    path = pre.save(tmp_path / "ae")
+
+    def no_pretraining(self, X, y=None):
+        raise AssertionError("pretraining ran although a pretrained embedding was given")
+
+    monkeypatch.setattr(AutoencoderEmbedding, "fit", no_pretraining)
+    model = METHODS[name](embedding=str(path), random_state=0).fit(X)
+    assert model.history_["pretrain_loss"] == pre.history_["loss"]
+    assert cluster_accuracy(y, model.labels_) >= 0.95
+    np.testing.assert_array_equal(model.predict(X), model.labels_)
+    # the saved embedding itself is not modified by the fine-tuning
+    np.testing.assert_array_equal(AutoencoderEmbedding.load(path).transform(X), pre.transform(X))
+
+
+@pytest.mark.parametrize("name,head_cls", [("DEC", StudentTHead), ("DCN", KMeansHead)])
+def test_collapsed_cluster_warns_and_is_recorded(blobs, monkeypatch, name, head_cls):
+    X, _ = blobs
+    original = head_cls.init_from_embedding
+
+    def init_with_a_lost_centre(self, z, rng, n_init=20):
+        labels = original(self, z, rng, n_init)
+        with torch.no_grad():
+            self.centers[-1] = 1e4  # no point is nearest to it: an empty cluster from the start
+        return labels
+
+    monkeypatch.setattr(head_cls, "init_from_embedding", init_with_a_lost_centre)
+    with pytest.warns(RuntimeWarning, match="became empty") as record:
+        model = METHODS[name](embedding=emb(epochs=5), random_state=0).fit(X)
+    assert sum("became empty" in str(w.message) for w in record) == 1  # warned once
+    assert model.history_["min_cluster_size"][0] == 0 and model.history_["n_empty_clusters"][0] == 1
+    assert len(np.unique(model.labels_)) == K - 1
+    np.testing.assert_array_equal(model.predict(X), model.labels_)
+
+
+def test_no_warning_on_healthy_fit(fitted):
+    for model in fitted.values():
+        assert min(model.history_["min_cluster_size"]) > 0
+
+
+def test_bad_parameters_and_embeddings_are_refused(blobs):
+    X, _ = blobs
+    for bad, match in [
+        (DEC(K, tol=-1), "tol"),
+        (DEC(K, update_interval=0), "update_interval"),
+        (DEC(K, momentum=-0.5), "momentum"),
+        (IDEC(K, gamma=-1), "gamma"),
+        (DCN(K, lambd=-1), "lambd"),
+        (DCN(K, epochs=0), "epochs"),
+        (DEC(1), "n_clusters"),
+    ]:
+        with pytest.raises(ValueError, match=match):
+            bad.fit(X)
+    with pytest.raises(ValueError, match="has none"):
+        DEC(K, embedding=PCA(3), max_iter=5).fit(X)
+    with pytest.raises(ValueError, match="is expecting 10 features"):
+        DEC(K, embedding=emb(epochs=1), max_iter=2).fit(X).predict(X[:, :5])
+
+
+def test_get_params_are_the_constructor_arguments():
+    assert set(IDEC().get_params()) == {
+        "n_clusters", "embedding", "alpha", "gamma", "update_interval", "tol", "max_iter", "batch_size", "lr", "random_state", "verbose",
+    }
+    assert "momentum" in DEC().get_params() and IDEC().lr == 0.001 and DEC().lr == 0.01
+    assert set(DCN().get_params()) == {"n_clusters", "embedding", "lambd", "epochs", "batch_size", "lr", "random_state", "verbose"}
+
+
+# --- scikit-learn estimator checks ----------------------------------------------------------
+# As for the other clusterers (tests/test_methods.py): these four checks set n_clusters=1,
+# which deepclust refuses on purpose.
+_N_CLUSTERS_1 = "sets n_clusters=1, which deepclust refuses on purpose (n_clusters must be at least 2)"
+_XFAIL = dict.fromkeys(
+    ["check_dont_overwrite_parameters", "check_methods_subset_invariance", "check_fit2d_1feature", "check_fit2d_predict1d"], _N_CLUSTERS_1
+)
+
+
+def _tiny_estimators():
+    e = lambda: AutoencoderEmbedding(hidden_dims=(8,), latent_dim=2, epochs=2)  # noqa: E731
+    return [DEC(2, embedding=e(), max_iter=10), IDEC(2, embedding=e(), max_iter=10), DCN(2, embedding=e(), epochs=1)]
+
+
+try:
+    from sklearn.utils.estimator_checks import parametrize_with_checks
+
+    _checks = parametrize_with_checks(_tiny_estimators(), expected_failed_checks=lambda est: _XFAIL)
+except TypeError:  # pragma: no cover - expected_failed_checks needs scikit-learn >= 1.6
+    _checks = pytest.mark.skip(reason="the estimator checks are run with scikit-learn >= 1.6 only")
+
+
+@pytest.mark.slow
+@_checks
+def test_sklearn_compatible_estimator(estimator, check):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        check(estimator)
