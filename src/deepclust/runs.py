@@ -89,11 +89,15 @@ def fit_run(
     scale : {"auto", "none", "standard", "minmax"}, default="auto"
         "auto": none for image datasets (already in [0, 1]), "standard" for everything else.
     autoencoder_options : dict, optional
-        ``epochs``, ``batch_size``, ``latent_dim``, ``lr``, ``device``, ``precision``, ``verbose``.
+        Options of the autoencoder (pretraining, for the clustering-loss methods): ``epochs``,
+        ``batch_size``, ``latent_dim``, ``lr``, ``network``, ``device``, ``precision``, ``verbose``.
     plot : bool, default=True
     """
     k = _resolve_n_clusters(n_clusters, dataset)
-    estimator = build_method(method, k, seed, **(autoencoder_options or {}))  # validates the name first
+    # The autoencoder options always configure the embedding (pretraining for DEC, IDEC, DCN,
+    # VaDE), whatever parameters of the same name the method itself has; verbose goes to both.
+    options = dict(autoencoder_options or {})
+    estimator = build_method(method, k, seed, embedding=options, verbose=options.get("verbose"))  # validates the name first
     out = Path(out) if out is not None else default_out_dir(dataset.name, method)
     if scale == "auto":
         scale = "none" if dataset.image_shape is not None else "standard"

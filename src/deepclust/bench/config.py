@@ -23,7 +23,7 @@ import difflib
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+
 
 from deepclust.bench._results import parse_seeds
 

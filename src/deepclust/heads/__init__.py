@@ -1,8 +1,9 @@
 """Clustering heads on an embedding: ``nn.Module``s with ``init_from_embedding``,
 ``soft_assign``, ``predict`` and ``loss``. DEC/IDEC use :class:`StudentTHead`, DCN
-:class:`KMeansHead`; the methods differ by head and loss weights, not by training loops."""
+:class:`KMeansHead`, VaDE :class:`GMMPrior`; the methods differ by head and loss weights, not by training loops."""
 
+from deepclust.heads.gmm_prior import GMMPrior, vade_loss
 from deepclust.heads.kmeans import KMeansHead
 from deepclust.heads.student_t import StudentTHead, kmeans_init, squared_distances
 
-__all__ = ["KMeansHead", "StudentTHead", "kmeans_init", "squared_distances"]
+__all__ = ["GMMPrior", "KMeansHead", "StudentTHead", "kmeans_init", "squared_distances", "vade_loss"]

@@ -9,5 +9,7 @@ from deepclust.methods.identity import RawFeatures
 from deepclust.methods.n2d import N2D
 from deepclust.methods.raw import RawClustering
 from deepclust.methods.registry import METHODS, build_method
+from deepclust.methods.vade import VaDE
+from deepclust.methods.vae import VAEClustering, VAEEmbedding
 
-__all__ = ["DCN", "DEC", "IDEC", "METHODS", "AutoencoderClustering", "AutoencoderEmbedding", "N2D", "RawClustering", "RawFeatures", "build_method", "load_model"]
+__all__ = ["DCN", "DEC", "IDEC", "METHODS", "AutoencoderClustering", "AutoencoderEmbedding", "N2D", "RawClustering", "RawFeatures", "VAEClustering", "VAEEmbedding", "VaDE", "build_method", "load_model"]

@@ -84,6 +84,18 @@ def has_predict_proba(estimator, *, default: bool = False) -> bool:
     return hasattr(spec, "predict_proba")
 
 
+def fit_assigner(clusterer, Z: np.ndarray) -> tuple["Assigner", np.ndarray]:
+    """Fit ``clusterer`` on ``Z`` and return its :class:`Assigner` and the training labels.
+
+    The labels come from the assigner itself where it can predict, so that
+    ``predict(X_train)`` reproduces them exactly.
+    """
+    raw = fit_clusterer(clusterer, Z)
+    assigner = Assigner.from_fitted(clusterer, Z, raw)
+    labels = assigner.predict(Z) if assigner.kind != "nearest" else raw.astype(np.int64)
+    return assigner, labels
+
+
 @dataclass
 class Assigner:
     """Labels new embedding points the way a fitted clusterer would.

@@ -31,6 +31,7 @@ from deepclust.methods._base import (
 )
 from deepclust.methods._persist import load_model, nested_state, prefixed, restore_nested, save_model, unprefixed
 from deepclust.methods.clustering import check_n_clusters, fit_embedding
+from deepclust.nn import Autoencoder
 from deepclust.train import Callback, TrainState, fit_module
 
 CHUNK = 4096  # rows per forward pass when encoding a whole data set
@@ -152,9 +153,9 @@ class DeepClusteringModel(Float32OutputMixin, ClusterMixin, TransformerMixin, Ba
         emb_seed, head_seed, train_seed = draw_seed(rng), draw_seed(rng), draw_seed(rng)
         embedding = self._default_embedding() if self.embedding is None else self.embedding
         emb, Z = fit_embedding(embedding, emb_seed, X)
-        if not isinstance(getattr(emb, "autoencoder_", None), nn.Module):
+        if not isinstance(getattr(emb, "autoencoder_", None), Autoencoder):
             raise ValueError(
-                f"{type(self).__name__} fine-tunes an autoencoder, but the embedding {type(emb).__name__} has none; "
+                f"{type(self).__name__} fine-tunes a deterministic autoencoder, but the embedding {type(emb).__name__} has none; "
                 "pass an AutoencoderEmbedding (or the path of a saved one)"
             )
         pretrain_history = {f"pretrain_{key}": list(v) for key, v in getattr(emb, "history_", {}).items()}

@@ -10,7 +10,7 @@ from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted
 
 from deepclust.methods._base import Float32OutputMixin, check_array_2d, draw_seed, seed_stream
-from deepclust.methods._clusterers import Assigner, fit_clusterer, has_predict_proba, make_clusterer
+from deepclust.methods._clusterers import Assigner, fit_assigner, has_predict_proba, make_clusterer
 from deepclust.methods._persist import load_model, nested_state, prefixed, register_model, restore_nested, save_model, unprefixed
 from deepclust.methods.embedding import AutoencoderEmbedding
 
@@ -102,14 +102,17 @@ class AutoencoderClustering(Float32OutputMixin, ClusterMixin, TransformerMixin, 
         rng = seed_stream(self.random_state)
         emb_seed, clu_seed = draw_seed(rng), draw_seed(rng)
         clusterer = make_clusterer(self.clusterer, k, clu_seed)  # validate before training
-        self.embedding_, Z = fit_embedding(self.embedding, emb_seed, X)
-        raw = fit_clusterer(clusterer, Z)
+        embedding = self._default_embedding() if self.embedding is None else self.embedding
+        self.embedding_, Z = fit_embedding(embedding, emb_seed, X)
+        self._assigner, self.labels_ = fit_assigner(clusterer, Z)
         self.clusterer_ = clusterer
-        self._assigner = Assigner.from_fitted(clusterer, Z, raw)
-        self.labels_ = self._assigner.predict(Z) if self._assigner.kind != "nearest" else raw.astype(np.int64)
         self.cluster_centers_ = self._assigner.centers(Z, self.labels_)
         self.n_features_in_ = X.shape[1]
         return self
+
+    def _default_embedding(self):
+        """The embedding used when ``embedding=None`` (subclasses swap it, e.g. for a VAE)."""
+        return AutoencoderEmbedding()
 
     def transform(self, X) -> np.ndarray:
         """The embedding of ``X``: (n_samples, latent_dim)."""

@@ -12,7 +12,7 @@ from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted
 
 from deepclust.methods._base import Float32OutputMixin, check_array_2d, draw_seed, seed_stream
-from deepclust.methods._clusterers import Assigner, fit_clusterer, has_predict_proba, make_clusterer
+from deepclust.methods._clusterers import Assigner, fit_assigner, has_predict_proba, make_clusterer
 from deepclust.methods._persist import (
     decode_param,
     encode_param,
@@ -120,10 +120,8 @@ class N2D(Float32OutputMixin, ClusterMixin, TransformerMixin, BaseEstimator):
             embedding = AutoencoderEmbedding(latent_dim=k)
         self.embedding_, Z = fit_embedding(embedding, emb_seed, X)
         M = _fit_manifold(manifold, Z)
-        raw = fit_clusterer(clusterer, M)
+        self._assigner, self.labels_ = fit_assigner(clusterer, M)
         self.manifold_, self.clusterer_ = manifold, clusterer
-        self._assigner = Assigner.from_fitted(clusterer, M, raw)
-        self.labels_ = self._assigner.predict(M) if self._assigner.kind != "nearest" else raw.astype(np.int64)
         self.embedding_train_ = M
         self._codes = Z
         self.n_features_in_ = X.shape[1]

@@ -7,7 +7,7 @@ from sklearn.base import BaseEstimator, ClusterMixin
 from sklearn.utils.validation import check_is_fitted
 
 from deepclust.methods._base import check_array_2d, draw_seed, seed_stream
-from deepclust.methods._clusterers import Assigner, fit_clusterer, make_clusterer
+from deepclust.methods._clusterers import Assigner, fit_assigner, make_clusterer
 from deepclust.methods._persist import load_model, prefixed, register_model, save_model, unprefixed
 from deepclust.methods.clustering import check_n_clusters
 
@@ -42,10 +42,8 @@ class RawClustering(ClusterMixin, BaseEstimator):
         X = check_array_2d(X, min_samples=2)
         k = check_n_clusters(self.n_clusters, X.shape[0])
         clusterer = make_clusterer(self.clusterer, k, draw_seed(seed_stream(self.random_state)))
-        raw = fit_clusterer(clusterer, X)
+        self._assigner, self.labels_ = fit_assigner(clusterer, X)
         self.clusterer_ = clusterer
-        self._assigner = Assigner.from_fitted(clusterer, X, raw)
-        self.labels_ = self._assigner.predict(X) if self._assigner.kind != "nearest" else raw.astype(np.int64)
         self.cluster_centers_ = self._assigner.centers(X, self.labels_)
         self.n_features_in_ = X.shape[1]
         return self

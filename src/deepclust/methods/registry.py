@@ -22,6 +22,8 @@ from deepclust.methods.embedding import AutoencoderEmbedding
 from deepclust.methods.identity import RawFeatures
 from deepclust.methods.n2d import N2D
 from deepclust.methods.raw import RawClustering
+from deepclust.methods.vade import VaDE
+from deepclust.methods.vae import VAEClustering, VAEEmbedding
 
 
 @dataclass(frozen=True)
@@ -59,6 +61,9 @@ for _spec in [
     MethodSpec("n2d", "N2D: autoencoder, UMAP (n_neighbors=20, min_dist=0, k dims), full GMM", N2D, {}, AutoencoderEmbedding, latent_is_k=True),
     MethodSpec("dec", "DEC (Xie et al. 2016): pretrained autoencoder, Student-t soft assignment, KL to a sharpened target", DEC, {}, AutoencoderEmbedding),
     MethodSpec("idec", "IDEC (Guo et al. 2017): DEC plus the reconstruction loss (gamma=0.1)", IDEC, {}, AutoencoderEmbedding),
+    MethodSpec("vae-kmeans", "variational autoencoder, then k-means on its latent means", VAEClustering, {"clusterer": "kmeans"}, VAEEmbedding),
+    MethodSpec("vae-gmm", "variational autoencoder, then a Gaussian mixture on its latent means", VAEClustering, {"clusterer": "gmm"}, VAEEmbedding),
+    MethodSpec("vade", "VaDE (Jiang et al. 2017): VAE with a learned GMM prior, from a pretrained autoencoder", VaDE, {}, AutoencoderEmbedding),
     MethodSpec("dcn", "DCN (Yang et al. 2017): reconstruction plus a k-means loss with running-average centroids", DCN, {}, AutoencoderEmbedding),
 ]:
     register_method(_spec)
@@ -95,7 +100,9 @@ def build_method(name: str, n_clusters: int, seed, *, embedding: dict | None = N
         raise ValueError(f"unknown method {name!r}{extra}; known methods: {', '.join(METHODS)}")
     own = _params_of(spec.cls) - {"n_clusters", "random_state", "embedding"} - set(spec.fixed)
     emb_params = _params_of(spec.embedding) - {"random_state"} if spec.deep else set()
-    method_opts, emb_opts = {}, {k: v for k, v in (embedding or {}).items() if v is not None}
+    method_opts = {}
+    # Embedding options mean nothing to the raw baselines (a CLI --epochs with --method kmeans).
+    emb_opts = {k: v for k, v in (embedding or {}).items() if v is not None} if spec.deep else {}
     for key, value in options.items():
         if value is None:
             continue
