@@ -71,7 +71,6 @@ def run(config, *, command: str | None = None, dry_run: bool = False) -> pd.Data
     if dry_run:
         return pd.DataFrame([{"dataset": d.key, "method": m.key, "seed": s, "params": json.dumps(m.params_for(d.key), sort_keys=True)} for d, m, s in pending])
     logger.info("%s: %d cells, %d already finished, %d to run", cfg.name, len(list(cfg.cells())), len(done & {(d.key, m.key, s) for d, m, s in cfg.cells()}), len(pending))
-    commit = git_commit()
     command = command or command_line()
     for i, (d, m, seed) in enumerate(pending, 1):
         params = m.params_for(d.key)
@@ -81,12 +80,12 @@ def run(config, *, command: str | None = None, dry_run: bool = False) -> pd.Data
             "seed": seed,
         }
         logger.info("[%d/%d] %s / %s / seed %d", i, len(pending), d.key, m.key, seed)
-        out = _run_child(spec, cfg.time_limit)
+        out = _run_child(spec, cfg.time_limit)  # the child imports the tree as it is now: record that commit
         row = {
             "dataset": d.key, "method": m.key, "seed": seed,
             "n_samples": out.get("n_samples", ""), "acc": out.get("acc", ""), "nmi": out.get("nmi", ""), "ari": out.get("ari", ""),
             "seconds": round(out["seconds"], 2) if "seconds" in out else "", "peak_rss_mb": round(out["peak_rss_mb"], 1) if "peak_rss_mb" in out else "",
-            "device": device_description(out.get("torch_device", "cpu")), "commit": commit, "command": command,
+            "device": device_description(out.get("torch_device", "cpu")), "commit": git_commit(), "command": command,
             "status": out["status"], "error": out.get("error", ""), "params": json.dumps(params, sort_keys=True),
         }
         append_rows(cfg.results, [row], columns=HARNESS_COLUMNS)
