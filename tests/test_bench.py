@@ -131,3 +131,41 @@ def test_report_markdown_html_and_per_dataset_settings(tmp_path):
 def test_cli_bench_needs_config_or_report(capsys):
     assert main(["bench"]) == 2
     assert "benchmark config" in capsys.readouterr().err
+
+
+def test_shared_pretraining_is_fitted_once_and_equals_the_methods_own(tmp_path, blobs_csv):
+    # Two methods share one pretrained autoencoder per (dataset, seed); each row still reports
+    # the pretraining time, and the labels are those of a standalone fit with the same seed.
+    from deepclust.datasets import load_table
+    from deepclust.methods import build_method
+    from deepclust.preprocess import fit_scaling
+
+    emb = {"epochs": 3, "hidden_dims": [8], "latent_dim": 2, "batch_size": 32}
+    methods = [
+        {"name": "ae-kmeans", "params": emb, "pretrain": "shared"},
+        {"name": "ae-gmm", "params": emb, "pretrain": "shared"},
+    ]
+    cfg = {**_config(tmp_path, blobs_csv, methods), "seeds": [0]}
+    df = run(cfg, command="test")
+    assert (df["status"] == "ok").all(), df["error"].tolist()
+    cache = tmp_path / "_pretrained" / "res"
+    folders = [p for p in cache.iterdir() if p.is_dir()]
+    assert len(folders) == 1 and folders[0].name.startswith("blobs-seed0-")
+    pretrain_s = json.loads(folders[0].with_name(folders[0].name + ".json").read_text())["seconds"]
+    assert (df["seconds"].astype(float) >= pretrain_s).all()
+    assert all(json.loads(p)["pretrain"] == "shared" for p in df["params"])
+    # The cached pretraining is exactly the one each method would have fitted itself.
+    from deepclust.methods import load_model
+
+    data = load_table(blobs_csv, label_column="label")
+    X, _ = fit_scaling("standard", data.X)
+    own = build_method("ae-kmeans", 3, 0, **emb).fit(X)
+    np.testing.assert_array_equal(load_model(folders[0]).transform(X), own.embedding_.transform(X))
+    from deepclust.metrics import cluster_accuracy
+
+    assert float(df[df["method"] == "ae-kmeans"]["acc"].iloc[0]) == pytest.approx(cluster_accuracy(data.y, own.labels_))
+
+
+def test_shared_pretraining_needs_a_deep_method(tmp_path, blobs_csv):
+    with pytest.raises(ValueError, match="no autoencoder to pretrain"):
+        load_config(_config(tmp_path, blobs_csv, [{"name": "kmeans", "pretrain": "shared"}]))

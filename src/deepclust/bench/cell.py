@@ -35,8 +35,13 @@ def run_cell(spec: dict) -> dict:
     estimator = build_method(spec["method"]["name"], k, spec["seed"], **spec["method"].get("params", {}))
     t0 = time.perf_counter()
     X, _ = fit_scaling(scale, data.X)
+    pretrain_seconds = 0.0
+    if spec["method"].get("pretrain") == "shared":
+        path, pretrain_seconds = shared_pretraining(estimator, X, spec["seed"], spec["pretrain_dir"], d.get("key") or data.name)
+        estimator.set_params(embedding=str(path))
+        t0 = time.perf_counter()
     labels = estimator.fit(X).labels_  # the honest protocol: no labels reach the method
-    seconds = time.perf_counter() - t0
+    seconds = time.perf_counter() - t0 + pretrain_seconds
     metrics = evaluate(np.asarray(labels), y_true=data.y)
     device = getattr(getattr(estimator, "embedding_", None), "autoencoder_", None)
     device = str(next(device.parameters()).device) if device is not None else "cpu"
@@ -49,6 +54,41 @@ def run_cell(spec: dict) -> dict:
         "peak_rss_mb": peak_rss_mb(),
         "torch_device": device,
     }
+
+
+def shared_pretraining(estimator, X, seed: int, cache_dir: str, dataset_key: str):
+    """Fit (or reuse) the pretrained embedding that ``estimator`` would fit itself.
+
+    The embedding is fitted exactly as the estimator's own ``fit`` would (same settings, same
+    seed: the first seed its ``random_state`` draws), saved under ``cache_dir`` keyed by
+    dataset, seed and settings, and reused by every method of the grid that asks for it, as
+    DEC, IDEC, DCN and VaDE papers start from one pretrained autoencoder. Returns the folder
+    and the pretraining's wall time, which the caller adds to the method's own time, so every
+    row reports what a standalone run would cost.
+    """
+    import hashlib
+    from pathlib import Path
+
+    from sklearn.base import clone
+
+    from deepclust._io import atomic_write_json
+    from deepclust.methods._base import draw_seed, seed_stream
+
+    embedding = estimator.get_params()["embedding"]
+    settings = {k: v for k, v in embedding.get_params().items() if k not in ("verbose", "random_state")}
+    key = hashlib.sha256(json.dumps([type(embedding).__name__, settings], sort_keys=True, default=str).encode()).hexdigest()[:12]
+    folder = Path(cache_dir) / f"{dataset_key}-seed{seed}-{key}"
+    timing = folder.with_name(folder.name + ".json")
+    if (folder / "model.json").is_file() and timing.is_file():
+        return folder, float(json.loads(timing.read_text())["seconds"])
+    est = clone(embedding).set_params(random_state=draw_seed(seed_stream(seed)))
+    t0 = time.perf_counter()
+    est.fit(X)
+    seconds = time.perf_counter() - t0
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    est.save(folder, overwrite=True)
+    atomic_write_json(timing, {"seconds": seconds, "embedding": type(embedding).__name__, "settings": settings, "seed": seed})
+    return folder, seconds
 
 
 def main() -> int:

@@ -15,6 +15,11 @@ Example::
     params = { epochs = 20 }               # one setting for every dataset ...
     [methods.per_dataset.usps]             # ... unless overridden here (the report shows it)
     epochs = 50
+
+    [[methods]]
+    name = "dec"
+    pretrain = "shared"   # one pretrained autoencoder per (dataset, seed, autoencoder settings),
+                          # reused by every method that asks for it; its time counts in each
 """
 
 from __future__ import annotations
@@ -34,7 +39,7 @@ else:  # pragma: no cover
 
 _TOP = {"name", "description", "results", "seeds", "time_limit", "n_clusters", "datasets", "methods", "published"}
 _DATASET = {"name", "path", "label", "subset", "scale", "label_column", "id_column", "transpose", "table", "n_clusters"}
-_METHOD = {"name", "label", "params", "per_dataset"}
+_METHOD = {"name", "label", "params", "per_dataset", "pretrain"}
 _PUBLISHED = {"dataset", "method", "acc", "nmi", "ari", "source"}
 
 
@@ -55,6 +60,7 @@ class MethodSpec:
     name: str
     params: dict
     per_dataset: dict  # dataset key -> parameter overrides
+    pretrain: str = "own"  # "shared": reuse one pretrained autoencoder per (dataset, seed, settings)
 
     def params_for(self, dataset_key: str) -> dict:
         return {**self.params, **self.per_dataset.get(dataset_key, {})}
@@ -144,7 +150,12 @@ def load_config(config: str | Path | dict) -> BenchConfig:
         for dk in per:
             if dk not in keys:
                 raise ValueError(f"methods[{i}].per_dataset names dataset {dk!r}, which is not in the grid ({', '.join(sorted(keys))})")
-        methods.append(MethodSpec(m.get("label") or m["name"], m["name"], dict(m.get("params", {})), {k: dict(v) for k, v in per.items()}))
+        pretrain = m.get("pretrain", "own")
+        if pretrain not in ("own", "shared"):
+            raise ValueError(f"methods[{i}].pretrain must be 'own' or 'shared', got {pretrain!r}")
+        if pretrain == "shared" and not METHODS[m["name"]].deep:
+            raise ValueError(f"methods[{i}]: {m['name']!r} has no autoencoder to pretrain, so pretrain = 'shared' does not apply")
+        methods.append(MethodSpec(m.get("label") or m["name"], m["name"], dict(m.get("params", {})), {k: dict(v) for k, v in per.items()}, pretrain))
 
     for what, items in (("dataset", [d.key for d in datasets]), ("method", [m.key for m in methods])):
         dup = {x for x in items if items.count(x) > 1}

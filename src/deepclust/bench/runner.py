@@ -75,9 +75,10 @@ def run(config, *, command: str | None = None, dry_run: bool = False) -> pd.Data
     for i, (d, m, seed) in enumerate(pending, 1):
         params = m.params_for(d.key)
         spec = {
-            "dataset": {"name": d.name, "path": d.path, "subset": d.subset, "scale": d.scale, "options": d.options, "n_clusters": d.n_clusters},
-            "method": {"name": m.name, "params": params},
+            "dataset": {"key": d.key, "name": d.name, "path": d.path, "subset": d.subset, "scale": d.scale, "options": d.options, "n_clusters": d.n_clusters},
+            "method": {"name": m.name, "params": params, "pretrain": m.pretrain},
             "seed": seed,
+            "pretrain_dir": str(cfg.results.parent / "_pretrained" / cfg.results.stem),
         }
         logger.info("[%d/%d] %s / %s / seed %d", i, len(pending), d.key, m.key, seed)
         out = _run_child(spec, cfg.time_limit)  # the child imports the tree as it is now: record that commit
@@ -86,7 +87,8 @@ def run(config, *, command: str | None = None, dry_run: bool = False) -> pd.Data
             "n_samples": out.get("n_samples", ""), "acc": out.get("acc", ""), "nmi": out.get("nmi", ""), "ari": out.get("ari", ""),
             "seconds": round(out["seconds"], 2) if "seconds" in out else "", "peak_rss_mb": round(out["peak_rss_mb"], 1) if "peak_rss_mb" in out else "",
             "device": device_description(out.get("torch_device", "cpu")), "commit": git_commit(), "command": command,
-            "status": out["status"], "error": out.get("error", ""), "params": json.dumps(params, sort_keys=True),
+            "status": out["status"], "error": out.get("error", ""),
+            "params": json.dumps({**params, "pretrain": "shared"} if m.pretrain == "shared" else params, sort_keys=True),
         }
         append_rows(cfg.results, [row], columns=HARNESS_COLUMNS)
         if out["status"] == "ok":
