@@ -306,3 +306,25 @@ def test_callback_can_stop_before_a_batch():
     assert state.step == 5  # the batch that saw stop=True was not run
     assert state.history["epoch"] == [0, 1]
     assert state.stop_reason == "labels settled"
+
+
+def test_adam_uses_the_fused_kernel_on_cpu_and_matches_the_default_rule():
+    from deepclust.train import adam
+
+    torch.manual_seed(0)
+    a, b = torch.nn.Linear(5, 3), torch.nn.Linear(5, 3)
+    b.load_state_dict(a.state_dict())
+    fast, plain = adam(a.parameters(), lr=1e-2), torch.optim.Adam(b.parameters(), lr=1e-2, foreach=False)
+    assert fast.defaults["fused"] is True
+    x = torch.randn(16, 5)
+    for _ in range(5):
+        for net, opt in ((a, fast), (b, plain)):
+            opt.zero_grad()
+            net(x).pow(2).mean().backward()
+            opt.step()
+    for p, q in zip(a.parameters(), b.parameters()):
+        torch.testing.assert_close(p, q, rtol=1e-5, atol=1e-6)
+    meta = torch.nn.Linear(2, 2, device="meta")
+    assert not adam(meta.parameters(), lr=1e-3).defaults.get("fused")
+    with pytest.raises(ValueError, match="no parameters"):
+        adam([], lr=1e-3)

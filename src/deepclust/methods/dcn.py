@@ -16,6 +16,7 @@ from deepclust.methods._deep import (
 )
 from deepclust.methods._persist import register_model
 from deepclust.train import Callback, TrainState
+from deepclust.train.optim import adam
 
 
 class _EpochAssignments(Callback):
@@ -156,7 +157,7 @@ class DCN(DeepClusteringModel):
 
         return ClusteringPhase(
             loss_fn=loss_fn,
-            optimizer=torch.optim.Adam(model["autoencoder"].parameters(), lr=float(self.lr)),
+            optimizer=adam(model["autoencoder"].parameters(), lr=float(self.lr)),
             epochs=int(self.epochs),
             callbacks=[monitor],
             history=history,

@@ -24,6 +24,7 @@ from deepclust.methods._deep import (
 )
 from deepclust.methods._persist import register_model
 from deepclust.train import Callback, TrainState
+from deepclust.train.optim import adam
 
 
 class TargetUpdate(Callback):
@@ -297,7 +298,7 @@ class IDEC(DEC):
         return list(model.parameters())  # the decoder too
 
     def _make_optimizer(self, params) -> torch.optim.Optimizer:
-        return torch.optim.Adam(params, lr=float(self.lr))
+        return adam(params, lr=float(self.lr))
 
     def _reconstruction_weight(self) -> float | None:
         return float(self.gamma)

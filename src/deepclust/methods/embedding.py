@@ -29,6 +29,7 @@ from deepclust.methods._base import (
 from deepclust.methods._persist import load_model, prefixed, register_model, save_model, unprefixed
 from deepclust.nn import Autoencoder, build_autoencoder, glorot_uniform_, load_spec, mlp_autoencoder
 from deepclust.train import EarlyStopping, fit_module
+from deepclust.train.optim import adam
 
 logger = logging.getLogger(__name__)
 
@@ -193,7 +194,7 @@ class AutoencoderEmbedding(Float32OutputMixin, TransformerMixin, BaseEstimator):
             ae = ae.to(device)
             arch["latent_dim"] = _check_network(ae, X.shape[1], device)
             self._arch = arch
-            optimizer = torch.optim.Adam(ae.parameters(), lr=self.lr)
+            optimizer = adam(ae.parameters(), lr=self.lr)
             callbacks = [EarlyStopping(self.patience)] if self.patience else []
             state = fit_module(
                 ae,

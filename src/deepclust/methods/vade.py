@@ -19,6 +19,7 @@ from deepclust.methods.embedding import AutoencoderEmbedding
 from deepclust.methods.vae import VAEEmbedding, check_recon
 from deepclust.nn.vae import VAE, vae_from_autoencoder
 from deepclust.train import Callback, TrainState, fit_module
+from deepclust.train.optim import adam
 
 logger = logging.getLogger(__name__)
 
@@ -222,7 +223,7 @@ class VaDE(DeepClusteringModel):
                 vae.logvar_layer.bias.copy_(prior.log_vars.mean(dim=0).to(device))
             model = nn.ModuleDict({"vae": vae, "prior": prior.to(device)})
             Xt = to_tensor(X, device)
-            optimizer = torch.optim.Adam(model.parameters(), lr=float(self.lr), eps=1e-4)
+            optimizer = adam(model.parameters(), lr=float(self.lr), eps=1e-4)
             callbacks = [StepDecay(optimizer, int(self.decay_every), float(self.lr_decay)), ClusterSizes(Xt, model, monitor, history)]
             state = fit_module(
                 model,

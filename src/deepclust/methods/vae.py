@@ -28,6 +28,7 @@ from deepclust.methods.clustering import AutoencoderClustering
 from deepclust.nn import glorot_uniform_
 from deepclust.nn.vae import RECONS, VAE, elbo_loss, mlp_vae
 from deepclust.train import EarlyStopping, fit_module
+from deepclust.train.optim import adam
 
 logger = logging.getLogger(__name__)
 
@@ -161,7 +162,7 @@ class VAEEmbedding(Float32OutputMixin, TransformerMixin, BaseEstimator):
         recon, beta = self.recon, float(self.beta)
         with torch_seeded(seed, device) as gen:  # also seeds the reparameterisation noise
             vae = glorot_uniform_(self._build(arch), generator=gen).to(device)
-            optimizer = torch.optim.Adam(vae.parameters(), lr=float(self.lr))
+            optimizer = adam(vae.parameters(), lr=float(self.lr))
             callbacks = [EarlyStopping(self.patience)] if self.patience else []
             state = fit_module(
                 vae,
