@@ -148,7 +148,7 @@ def test_shared_pretraining_is_fitted_once_and_equals_the_methods_own(tmp_path, 
     cfg = {**_config(tmp_path, blobs_csv, methods), "seeds": [0]}
     df = run(cfg, command="test")
     assert (df["status"] == "ok").all(), df["error"].tolist()
-    cache = tmp_path / "_pretrained" / "res"
+    cache = tmp_path / "_pretrained"
     folders = [p for p in cache.iterdir() if p.is_dir()]
     assert len(folders) == 1 and folders[0].name.startswith("blobs-seed0-")
     pretrain_s = json.loads(folders[0].with_name(folders[0].name + ".json").read_text())["seconds"]

@@ -233,3 +233,17 @@ def test_sklearn_compatible_estimator(estimator, check):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)
         check(estimator)
+
+
+def test_encode_all_under_autocast_is_float32_close_and_keeps_the_training_mode():
+    from deepclust.methods._deep import encode_all
+    from deepclust.nn import mlp_autoencoder
+
+    torch.manual_seed(0)
+    ae = mlp_autoencoder(20, (16,), 3).train()
+    X = torch.randn(50, 20)
+    full = encode_all(ae, X, chunk_size=16)
+    half = encode_all(ae, X, chunk_size=16, autocast_dtype=torch.bfloat16)
+    assert half.dtype == torch.float32 and ae.training
+    torch.testing.assert_close(half, full, rtol=0.05, atol=0.05)
+    assert not torch.equal(half, full)  # it really ran in bfloat16

@@ -78,7 +78,7 @@ def run(config, *, command: str | None = None, dry_run: bool = False) -> pd.Data
             "dataset": {"key": d.key, "name": d.name, "path": d.path, "subset": d.subset, "scale": d.scale, "options": d.options, "n_clusters": d.n_clusters},
             "method": {"name": m.name, "params": params, "pretrain": m.pretrain},
             "seed": seed,
-            "pretrain_dir": str(cfg.results.parent / "_pretrained" / cfg.results.stem),
+            "pretrain_dir": str(cfg.results.parent / "_pretrained"),  # keyed by dataset, seed and settings: safe to share across configs
         }
         logger.info("[%d/%d] %s / %s / seed %d", i, len(pending), d.key, m.key, seed)
         out = _run_child(spec, cfg.time_limit)  # the child imports the tree as it is now: record that commit

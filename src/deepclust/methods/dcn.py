@@ -138,7 +138,7 @@ class DCN(DeepClusteringModel):
     def _make_head(self, n_clusters: int, latent_dim: int) -> KMeansHead:
         return KMeansHead(n_clusters, latent_dim)
 
-    def _clustering_phase(self, model: nn.ModuleDict, X: torch.Tensor, init_labels: torch.Tensor) -> ClusteringPhase:
+    def _clustering_phase(self, model: nn.ModuleDict, X: torch.Tensor, init_labels: torch.Tensor, autocast_dtype: torch.dtype | None = None) -> ClusteringPhase:
         history: dict[str, list] = {}
         monitor = _EpochAssignments(ClusterSizeMonitor(model["head"].n_clusters, "DCN", history))
         weight = 0.5 * float(self.lambd)

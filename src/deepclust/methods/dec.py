@@ -35,8 +35,8 @@ class TargetUpdate(Callback):
     step 0, whose change is measured against the k-means labels), as in DEC's reference code.
     """
 
-    def __init__(self, X: torch.Tensor, model: nn.ModuleDict, update_interval: int, tol: float, init_labels: torch.Tensor, monitor: ClusterSizeMonitor, history: dict) -> None:
-        self.X, self.model = X, model
+    def __init__(self, X: torch.Tensor, model: nn.ModuleDict, update_interval: int, tol: float, init_labels: torch.Tensor, monitor: ClusterSizeMonitor, history: dict, autocast_dtype: torch.dtype | None = None) -> None:
+        self.X, self.model, self.autocast_dtype = X, model, autocast_dtype
         self.update_interval, self.tol = int(update_interval), float(tol)
         self.previous, self.monitor, self.history = init_labels, monitor, history
         self.P: torch.Tensor | None = None  # (n_samples, K), the current targets
@@ -45,7 +45,7 @@ class TargetUpdate(Callback):
     def on_batch_begin(self, state: TrainState) -> None:
         if state.step % self.update_interval:
             return
-        z = encode_all(self.model["autoencoder"], self.X)  # (N, d), eval mode
+        z = encode_all(self.model["autoencoder"], self.X, autocast_dtype=self.autocast_dtype)  # (N, d), eval mode
         q = self.model["head"].soft_assign(z)  # (N, K)
         self.P = target_distribution(q)
         labels = q.argmax(dim=1)
@@ -189,10 +189,10 @@ class DEC(DeepClusteringModel):
         """None: no reconstruction term (DEC). IDEC returns its weighting."""
         return None
 
-    def _clustering_phase(self, model: nn.ModuleDict, X: torch.Tensor, init_labels: torch.Tensor) -> ClusteringPhase:
+    def _clustering_phase(self, model: nn.ModuleDict, X: torch.Tensor, init_labels: torch.Tensor, autocast_dtype: torch.dtype | None = None) -> ClusteringPhase:
         history: dict[str, list] = {}
         monitor = ClusterSizeMonitor(model["head"].n_clusters, type(self).__name__, history)
-        update = TargetUpdate(X, model, self.update_interval, self.tol, init_labels, monitor, history)
+        update = TargetUpdate(X, model, self.update_interval, self.tol, init_labels, monitor, history, autocast_dtype)
         gamma = self._reconstruction_weight()
 
         def loss_fn(module: nn.ModuleDict, batch, state: TrainState):
