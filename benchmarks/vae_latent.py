@@ -54,7 +54,7 @@ def run_one(dataset: str, seed: int, *, noise: float, epochs: int, batch_size: i
         "reconstructed": (vae.reconstruct(train.X), vae.reconstruct(noisy)),
         "latent": (vae.transform(train.X), vae.transform(noisy)),
     }
-    rows = []
+    rows, commit = [], git_commit()
     for name in REPRESENTATIONS:
         fit_on, score_on = spaces[name]
         t1 = time.perf_counter()
@@ -67,7 +67,7 @@ def run_one(dataset: str, seed: int, *, noise: float, epochs: int, batch_size: i
             "noise": noise, "davies_bouldin": m["davies_bouldin"], "silhouette": m["silhouette"],
             "calinski_harabasz": m["calinski_harabasz"], "acc": m["acc"], "nmi": m["nmi"], "ari": m["ari"],
             "vae_seconds": round(vae_seconds, 1), "kmeans_seconds": round(km_seconds, 1), "peak_rss_mb": round(peak_rss_mb(), 1),
-            "device": device_description(str(vae._device_of_model())), "commit": git_commit(), "command": command_line(),
+            "device": device_description(str(vae._device_of_model())), "commit": commit, "command": command_line(),
         })
         print(f"{dataset} seed {seed} {name:>13}: DBI {m['davies_bouldin']:.3f} sil {m['silhouette']:.3f} CH {m['calinski_harabasz']:.1f} ACC {m['acc']:.3f}", flush=True)
     append_rows(out, rows, columns=COLUMNS)
