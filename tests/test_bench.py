@@ -169,3 +169,10 @@ def test_shared_pretraining_is_fitted_once_and_equals_the_methods_own(tmp_path, 
 def test_shared_pretraining_needs_a_deep_method(tmp_path, blobs_csv):
     with pytest.raises(ValueError, match="no autoencoder to pretrain"):
         load_config(_config(tmp_path, blobs_csv, [{"name": "kmeans", "pretrain": "shared"}]))
+
+
+def test_a_dataset_can_have_its_own_seeds(tmp_path, blobs_csv):
+    cfg = _config(tmp_path, blobs_csv, [{"name": "kmeans"}])
+    cfg["datasets"].append({"path": str(blobs_csv), "label_column": "label", "label": "blobs5", "seeds": "0-4"})
+    cells = [(d.key, s) for d, _, s in load_config(cfg).cells()]
+    assert cells == [("blobs", 0), ("blobs", 1)] + [("blobs5", s) for s in range(5)]

@@ -9,6 +9,7 @@ Example::
 
     [[datasets]]
     name = "mnist"                         # a registered name, or `path = "my.csv"`
+    seeds = "0-4"                          # optional: this dataset's own seeds
 
     [[methods]]
     name = "n2d"
@@ -38,7 +39,7 @@ else:  # pragma: no cover
     import tomli as tomllib
 
 _TOP = {"name", "description", "results", "seeds", "time_limit", "n_clusters", "datasets", "methods", "published"}
-_DATASET = {"name", "path", "label", "subset", "scale", "label_column", "id_column", "transpose", "table", "n_clusters"}
+_DATASET = {"name", "path", "label", "subset", "scale", "label_column", "id_column", "transpose", "table", "n_clusters", "seeds"}
 _METHOD = {"name", "label", "params", "per_dataset", "pretrain"}
 _PUBLISHED = {"dataset", "method", "acc", "nmi", "ari", "source"}
 
@@ -52,6 +53,7 @@ class DatasetSpec:
     scale: str = "auto"
     options: dict = field(default_factory=dict)  # label_column, id_column, transpose, table
     n_clusters: int | None = None
+    seeds: tuple[int, ...] | None = None  # overrides the config's seeds for this dataset
 
 
 @dataclass(frozen=True)
@@ -82,7 +84,7 @@ class BenchConfig:
         """Every (dataset, method, seed) in a stable order: seeds innermost per method."""
         for d in self.datasets:
             for m in self.methods:
-                for s in self.seeds:
+                for s in d.seeds or self.seeds:
                     yield d, m, s
 
 
@@ -132,7 +134,10 @@ def load_config(config: str | Path | dict) -> BenchConfig:
         path = d.get("path")
         if path is not None and source is not None and not Path(path).is_absolute():
             path = str((source.parent / path).resolve())
-        datasets.append(DatasetSpec(key, d.get("name") if path is None else None, path, d.get("subset", "all"), d.get("scale", "auto"), opts, d.get("n_clusters")))
+        ds_seeds = d.get("seeds")
+        if ds_seeds is not None:
+            ds_seeds = tuple(parse_seeds(ds_seeds) if isinstance(ds_seeds, str) else [int(x) for x in ds_seeds])
+        datasets.append(DatasetSpec(key, d.get("name") if path is None else None, path, d.get("subset", "all"), d.get("scale", "auto"), opts, d.get("n_clusters"), ds_seeds))
 
     methods = []
     for i, m in enumerate(raw["methods"]):
