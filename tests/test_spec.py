@@ -291,3 +291,13 @@ def test_clone_keeps_network(network):
         assert copy.network == network and copy.network is not network
     if isinstance(network, tuple):
         assert copy.network[0] is not network[0]
+
+
+@pytest.mark.parametrize(("name", "n_features"), [("conv_mnist.json", 784), ("conv_usps.json", 256), ("conv_mnist.yaml", 784)])
+def test_example_specs_train_through_the_embedding(name, n_features):
+    # The embedding normalises the spec, then builds from the normalised form: a spec whose
+    # shape comes from an Input layer must survive that second pass.
+    if name.endswith(".yaml"):
+        pytest.importorskip("yaml")
+    X = np.random.default_rng(0).random((8, n_features)).astype(np.float32)
+    assert emb(network=str(EXAMPLES / name)).fit_transform(X).shape == (8, 10)
