@@ -39,8 +39,8 @@ def plot_image_grid(
     --------
     >>> import numpy as np
     >>> fig = plot_image_grid(np.zeros((2, 3, 4)), (1, 2, 2), row_labels=["a", "b"])
-    >>> len(fig.axes)
-    6
+    >>> [t.get_text() for t in fig.axes[0].get_yticklabels()]
+    ['a', 'b']
     """
     arr = np.asarray(images, dtype=np.float64)
     if arr.ndim != 3:
@@ -49,26 +49,27 @@ def plot_image_grid(
     if c * h * w != arr.shape[2]:
         raise ValueError(f"image_shape {tuple(image_shape)} holds {c * h * w} values, rows have {arr.shape[2]}")
     rows, cols = arr.shape[:2]
-    fig = Figure(figsize=(cell * cols + (0.6 if row_labels else 0.1), cell * rows + (0.4 if title else 0.1)), layout="constrained")
-    axes = fig.subplots(rows, cols, squeeze=False)
+    # One mosaic drawn by a single imshow: far faster than an Axes per image.
     finite = arr[np.isfinite(arr)]
     lo, hi = (float(finite.min()), float(finite.max())) if finite.size else (0.0, 1.0)
+    gap = 1
+    mosaic = np.ones(((h + gap) * rows - gap, (w + gap) * cols - gap, 3))  # white between images
     for i in range(rows):
         for j in range(cols):
-            ax = axes[i, j]
-            ax.set_xticks([])
-            ax.set_yticks([])
-            for spine in ax.spines.values():
-                spine.set_visible(False)
             x = arr[i, j]
-            if np.isfinite(x).all():
-                img = x.reshape(c, h, w)
-                if c == 1:
-                    ax.imshow(img[0], cmap="gray", vmin=lo, vmax=hi)
-                else:
-                    ax.imshow(np.clip((np.moveaxis(img[:3], 0, -1) - lo) / max(hi - lo, 1e-12), 0, 1))
-            if j == 0 and row_labels is not None:
-                ax.set_ylabel(str(row_labels[i]), rotation=0, ha="right", va="center", fontsize=8)
+            if not np.isfinite(x).all():
+                continue  # blank cell
+            img = (x.reshape(c, h, w) - lo) / max(hi - lo, 1e-12)
+            rgb = np.repeat(img[:1], 3, axis=0) if c == 1 else img[:3]
+            mosaic[i * (h + gap) : i * (h + gap) + h, j * (w + gap) : j * (w + gap) + w] = np.clip(np.moveaxis(rgb, 0, -1), 0, 1)
+    fig = Figure(figsize=(cell * cols + (1.0 if row_labels else 0.1), cell * rows + (0.4 if title else 0.1)), layout="constrained")
+    ax = fig.add_subplot()
+    ax.imshow(mosaic, interpolation="nearest")
+    ax.set_xticks([])
+    ax.set_yticks([i * (h + gap) + h / 2 for i in range(rows)], [str(r) for r in row_labels] if row_labels is not None else [])
+    ax.tick_params(length=0, labelsize=8)
+    for spine in ax.spines.values():
+        spine.set_visible(False)
     if title:
         fig.suptitle(title, fontsize=10)
     return fig
