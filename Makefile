@@ -23,6 +23,11 @@ run: $(STAMP)
 	$(BIN)/deepclust fit
 
 test: $(STAMP)
+	@# The report test renders report.html in headless Chromium (Debian's package); as root, install it when missing.
+	@command -v chromium >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 && \
+		{ DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends chromium >/dev/null 2>&1 || \
+		  { apt-get update -q >/dev/null 2>&1 && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends chromium >/dev/null 2>&1; }; } || \
+		echo "chromium is not installed (Debian package 'chromium'); the report test will be skipped"; }
 	$(BIN)/python -m pytest -q
 
 clean:

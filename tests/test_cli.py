@@ -30,7 +30,7 @@ def test_fit_writes_complete_run_folder_and_predict_reproduces_labels(tmp_path, 
     assert run_cli("fit", "--method", "kmeans", "--out", out, "--quiet") == 0
     printed = capsys.readouterr().out
     assert "acc" in printed and str(out) in printed
-    assert sorted(p.name for p in out.iterdir()) == ["embedding.png", "labels.csv", "metrics.json", "model", "preprocess.json"]
+    assert sorted(p.name for p in out.iterdir()) == ["embedding.png", "embedding_2d.npz", "images.npz", "labels.csv", "metrics.json", "model", "preprocess.json"]
     labels = pd.read_csv(out / "labels.csv")
     assert list(labels.columns) == ["sample_id", "cluster"] and len(labels) == 1797
     doc = json.loads((out / "metrics.json").read_text())

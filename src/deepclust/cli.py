@@ -26,13 +26,41 @@ def _positive_int(text: str) -> int:
     return v
 
 
+def _n_clusters_arg(text: str):
+    return "auto" if text.strip().lower() == "auto" else _positive_int(text)
+
+
+def _k_range_arg(text: str) -> list[int]:
+    from deepclust.model_selection import parse_k_range
+
+    try:
+        return parse_k_range(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _seeds_arg(text: str) -> list[int]:
+    from deepclust.model_selection import parse_seeds
+
+    try:
+        return parse_seeds(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _names_arg(text: str) -> list[str]:
+    return [t.strip() for t in text.split(",") if t.strip()]
+
+
 def _data_args(p: argparse.ArgumentParser, *, required: bool) -> None:
-    p.add_argument("--data", default=None if required else "digits", required=required, help="dataset name (see 'deepclust datasets') or a file: CSV, TSV, parquet, npy, npz (default: digits)")
+    p.add_argument("--data", default=None if required else "digits", required=required, help="dataset name (see 'deepclust datasets') or a file: CSV, TSV, parquet, npy, npz, h5ad (default: digits)")
     p.add_argument("--subset", default="all", choices=["all", "train", "test"], help="split of a benchmark dataset")
     p.add_argument("--data-dir", default=None, help="folder holding the benchmark files (default: $DEEPCLUST_DATA, else a cache folder)")
     p.add_argument("--label-column", default=None, help="column of a table holding reference labels (used only for scoring)")
     p.add_argument("--id-column", default=None, help="column of a table holding sample IDs")
     p.add_argument("--transpose", action="store_true", help="the table is features x samples (first column: feature names)")
+    p.add_argument("--layer", default=None, help=".h5ad input: cluster this layer instead of .X")
+    p.add_argument("--obsm", default=None, help=".h5ad input: cluster this .obsm entry (e.g. X_pca) instead of .X")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -45,7 +73,7 @@ def build_parser() -> argparse.ArgumentParser:
     fit = sub.add_parser("fit", help="cluster a dataset and write a run folder", description="Cluster a dataset; with no arguments, N2D on the bundled digits into a new folder under runs/.")
     _data_args(fit, required=False)
     fit.add_argument("--method", default="n2d", help="kmeans, gmm, gmm-diag, agglomerative, umap-gmm, ae-kmeans, ae-gmm, ae-agglomerative, n2d, dec, idec, dcn, vae-kmeans, vae-gmm, vade (default: n2d)")
-    fit.add_argument("--n-clusters", type=_positive_int, default=None, help="number of clusters (default: number of reference classes)")
+    fit.add_argument("--n-clusters", type=_n_clusters_arg, default=None, help="number of clusters, or 'auto' to choose it by a k sweep (see --k-range); default: number of reference classes")
     fit.add_argument("--out", default=None, help="output folder (default: a new folder under runs/)")
     fit.add_argument("--overwrite", action="store_true", help="replace an existing output folder once the new run is complete")
     fit.add_argument("--seed", type=int, default=0, help="random seed (default: 0); the same seed gives the same labels on CPU")
@@ -58,6 +86,12 @@ def build_parser() -> argparse.ArgumentParser:
     fit.add_argument("--device", default=None, help="auto (CUDA when present), cpu, cuda or cuda:N (default: auto)")
     fit.add_argument("--precision", default=None, choices=["auto", "float32", "bf16"], help="training arithmetic (default: auto)")
     fit.add_argument("--quiet", action="store_true", help="no progress bars or log messages")
+    fit.add_argument("--k-range", type=_k_range_arg, default=None, help="k swept by --n-clusters auto, e.g. 2-12 or 2,4,8 (default: 2-12)")
+    fit.add_argument("--bootstrap", type=int, default=10, help="bootstrap resamples per k for the stability criterion of --n-clusters auto (default: 10)")
+    fit.add_argument("--seeds", type=_seeds_arg, default=None, help="fit once per seed, e.g. 0-9: stability.json, consensus labels, unstable clusters flagged")
+    fit.add_argument("--explain", action="store_true", help="also explain the clusters (explain/: feature tests, covariates, heatmap)")
+    fit.add_argument("--report", action="store_true", help="also write report.html into the run folder")
+    fit.add_argument("--write-h5ad", default=None, metavar="PATH", help=".h5ad input: write a copy with obs['deepclust'], obsm['X_deepclust'] and uns['deepclust'] to PATH")
 
     pred = sub.add_parser("predict", help="label new data with a saved model", description="Label new data with a saved model (a run folder or its model/ folder).")
     pred.add_argument("--model", required=True, help="a run folder written by 'deepclust fit', or its model/ folder")
@@ -80,6 +114,58 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--title", default=None, help="report title")
     bench.add_argument("--dry-run", action="store_true", help="list the cells that would run")
     bench.add_argument("--quiet", action="store_true")
+
+    sk = sub.add_parser(
+        "select-k", help="sweep the number of clusters on a method's embedding and choose one",
+        description="Learn the method's embedding once (raw methods: the scaled features), cluster it for every k in --k-range, "
+        "score silhouette, Davies-Bouldin, Calinski-Harabasz, GMM BIC and bootstrap stability (mean ARI), and choose k: the highest "
+        "silhouette among k with stability >= 0.8, the smallest k within 0.01 of it; if no k is that stable, the most stable k.",
+    )
+    _data_args(sk, required=False)
+    sk.add_argument("--method", default="n2d", help="method whose embedding and clusterer are swept (default: n2d)")
+    sk.add_argument("--k-range", type=_k_range_arg, default=None, help="e.g. 2-12 or 2,4,8 (default: 2-12)")
+    sk.add_argument("--bootstrap", type=int, default=10, help="bootstrap resamples per k (default: 10)")
+    sk.add_argument("--out", default=None, help="folder for select_k.csv, select_k.png and select_k.json (default: a new folder under runs/)")
+    sk.add_argument("--overwrite", action="store_true")
+    sk.add_argument("--seed", type=int, default=0)
+    sk.add_argument("--scale", default="auto", choices=["auto", "none", "standard", "minmax"])
+    sk.add_argument("--epochs", type=_positive_int, default=None, help="autoencoder epochs (default: 100)")
+    sk.add_argument("--batch-size", type=_positive_int, default=None)
+    sk.add_argument("--latent-dim", type=_positive_int, default=None, help="autoencoder code size (default: 10)")
+    sk.add_argument("--network", default=None)
+    sk.add_argument("--lr", type=float, default=None)
+    sk.add_argument("--device", default=None)
+    sk.add_argument("--precision", default=None, choices=["auto", "float32", "bf16"])
+    sk.add_argument("--quiet", action="store_true")
+
+    ex = sub.add_parser(
+        "explain", help="explain the clusters of a run: feature tests, covariate associations, heatmap",
+        description="Per cluster, rank the features by a one-vs-rest Mann-Whitney U test (BH q-values, Cliff's delta, log2 fold change "
+        "for positive data), a Kruskal-Wallis test across clusters, and test covariates (chi-square + Cramer's V, Kruskal-Wallis + eta^2). "
+        "Writes RUN_DIR/explain/: features.csv, kruskal.csv, covariates.csv, covariate_profiles.csv, heatmap.png.",
+    )
+    ex.add_argument("run", help="a run folder written by 'deepclust fit'")
+    ex.add_argument("--data", default=None, help="the data the run clustered (default: as recorded in the run's metrics.json)")
+    ex.add_argument("--subset", default=None, choices=["all", "train", "test"])
+    ex.add_argument("--data-dir", default=None)
+    ex.add_argument("--label-column", default=None)
+    ex.add_argument("--id-column", default=None)
+    ex.add_argument("--transpose", action="store_true")
+    ex.add_argument("--layer", default=None)
+    ex.add_argument("--obsm", default=None)
+    ex.add_argument("--covariates", action="append", default=[], metavar="FILE", help="extra covariate table (CSV/TSV, samples in rows), joined on sample ID; repeatable")
+    ex.add_argument("--covariate-id-column", default=None, help="ID column of the covariate tables (default: 'ID' if present, else the first column)")
+    ex.add_argument("--drop-covariates", type=_names_arg, default=[], help="comma-separated covariates to leave out")
+    ex.add_argument("--categorical", type=_names_arg, default=[], help="comma-separated covariates to treat as categorical")
+    ex.add_argument("--numeric", type=_names_arg, default=[], help="comma-separated covariates to treat as numeric")
+    ex.add_argument("--top", type=_positive_int, default=5, help="features per cluster in the heatmap (default: 5)")
+    ex.add_argument("--out", default=None, help="output folder (default: RUN_DIR/explain, replaced)")
+    ex.add_argument("--quiet", action="store_true")
+
+    rep = sub.add_parser("report", help="write one self-contained HTML report of a run folder", description="Write RUN_DIR/report.html: metrics, embeddings, contingency, training curves, k sweep, stability, explanation, images, training animation; images embedded.")
+    rep.add_argument("run", help="a run folder written by 'deepclust fit'")
+    rep.add_argument("--out", default=None, help="HTML file to write (default: RUN_DIR/report.html)")
+    rep.add_argument("--quiet", action="store_true")
     return parser
 
 
@@ -89,7 +175,24 @@ def _load(args):
     table = {k: v for k, v in (("label_column", args.label_column), ("id_column", args.id_column)) if v is not None}
     if args.transpose:
         table["transpose"] = True
+    for key in ("layer", "obsm"):
+        if getattr(args, key, None) is not None:
+            table[key] = getattr(args, key)
     return load_dataset(args.data, subset=args.subset, data_dir=args.data_dir, **table)
+
+
+def _data_source(args) -> dict:
+    """How the data were loaded, for metrics.json: 'deepclust explain' and 'report' reload them."""
+    import os
+
+    data = args.data
+    if os.path.exists(str(data)):
+        data = os.path.abspath(str(data))
+    opts = {k: getattr(args, k, None) for k in ("label_column", "id_column", "layer", "obsm")}
+    opts = {k: v for k, v in opts.items() if v is not None}
+    if getattr(args, "transpose", False):
+        opts["transpose"] = True
+    return {"data": data, "subset": args.subset, "data_dir": args.data_dir, "options": opts}
 
 
 def _print_metrics(metrics: dict) -> None:
@@ -103,6 +206,8 @@ def _cmd_fit(args) -> int:
     from deepclust.runs import fit_run
 
     data = _load(args)
+    if args.write_h5ad is not None and not str(args.data).lower().endswith(".h5ad"):
+        raise ValueError(f"--write-h5ad needs .h5ad input data, got --data {args.data!r}")
     options = {
         "epochs": args.epochs,
         "batch_size": args.batch_size,
@@ -122,11 +227,92 @@ def _cmd_fit(args) -> int:
         scale=args.scale,
         overwrite=args.overwrite,
         autoencoder_options=options,
+        k_range=args.k_range,
+        seeds=args.seeds,
+        explain=args.explain,
+        progress=not args.quiet,
+        data_source=_data_source(args),
+        n_bootstrap=args.bootstrap,
     )
     doc = result.metrics
     print(f"{doc['method']} on {doc['dataset']} ({doc['n_samples']} samples, {doc['n_features']} features): {doc['n_clusters']} clusters in {doc['fit_seconds']:.1f} s")
     _print_metrics(doc["metrics"])
+    if "select_k" in doc:
+        print(f"k chosen by the sweep: {doc['select_k']['reason']}")
+    if "stability" in doc:
+        st = doc["stability"]
+        unstable = ", ".join(map(str, st["unstable_clusters"])) or "none"
+        print(f"seeds {st['seeds']}: mean pairwise ARI {st['mean_pairwise_ari']:.3f}; labels are the consensus; model from seed {st['model_seed']}; unstable clusters: {unstable}")
+    if args.report:
+        from deepclust.reporting import write_report
+
+        print(f"wrote {write_report(result.out_dir, progress=not args.quiet)}")
+    if args.write_h5ad is not None:
+        from deepclust.datasets import write_h5ad_result
+
+        params = {k: doc[k] for k in ("method", "n_clusters", "seed", "scale", "deepclust_version") if k in doc}
+        params["run_folder"] = str(result.out_dir)
+        params["source"] = {k: v for k, v in {"layer": args.layer, "obsm": args.obsm}.items() if v is not None}
+        write_h5ad_result(args.data, args.write_h5ad, labels=result.labels, embedding=result.embedding, params=params, metrics=doc["metrics"], overwrite=args.overwrite)
+        print(f"wrote {args.write_h5ad}")
     print(f"wrote {result.out_dir}")
+    return 0
+
+
+def _cmd_select_k(args) -> int:
+    from deepclust._io import atomic_directory, atomic_write_json
+    from deepclust.model_selection import DEFAULT_K_RANGE
+    from deepclust.model_selection._fit import select_k_for_method
+    from deepclust.preprocess import fit_scaling
+    from deepclust.runs import default_out_dir
+
+    data = _load(args)
+    scale = args.scale if args.scale != "auto" else ("none" if data.image_shape is not None else "standard")
+    X, _ = fit_scaling(scale, data.X)
+    options = {"epochs": args.epochs, "batch_size": args.batch_size, "latent_dim": args.latent_dim, "lr": args.lr,
+               "network": args.network, "device": args.device, "precision": args.precision, "verbose": not args.quiet}
+    k_range = args.k_range or list(range(DEFAULT_K_RANGE[0], DEFAULT_K_RANGE[1] + 1))
+    out = args.out or default_out_dir(data.name, f"{args.method}-select-k")
+    with atomic_directory(out, overwrite=args.overwrite) as tmp:
+        result, _, _ = select_k_for_method(X, args.method, seed=args.seed, k_range=k_range, embedding_options=options, n_bootstrap=args.bootstrap, progress=not args.quiet)
+        result.write(tmp)
+        atomic_write_json(tmp / "select_k.json", {"dataset": data.name, "method": args.method, "seed": args.seed, "scale": scale, **result.to_dict()})
+    import pandas as pd
+
+    with pd.option_context("display.width", 120, "display.max_columns", 20):
+        print(result.table.round(4).to_string(index=False))
+    print(f"chosen k = {result.k}: {result.reason}")
+    print(f"rule: {result.rule}")
+    print(f"wrote {out}")
+    return 0
+
+
+def _cmd_explain(args) -> int:
+    from deepclust.explain.run import explain_run
+
+    ex, folder = explain_run(
+        args.run, data=args.data, subset=args.subset, data_dir=args.data_dir,
+        options={k: v for k, v in {"label_column": args.label_column, "id_column": args.id_column, "layer": args.layer,
+                                   "obsm": args.obsm, "transpose": args.transpose or None}.items() if v is not None},
+        covariate_files=args.covariates, covariate_id_column=args.covariate_id_column, drop=args.drop_covariates,
+        categorical=args.categorical, numeric=args.numeric, n_top=args.top, out=args.out,
+    )
+    import pandas as pd
+
+    with pd.option_context("display.width", 160, "display.max_colwidth", 90):
+        print(ex.summary().to_string(index=False))
+        if ex.covariates is not None and len(ex.covariates):
+            cov = ex.covariates[ex.covariates["test"] != "skipped"][["covariate", "test", "effect", "effect_size", "q_value"]]
+            print()
+            print(cov.head(15).to_string(index=False))
+    print(f"wrote {folder}")
+    return 0
+
+
+def _cmd_report(args) -> int:
+    from deepclust.reporting import write_report
+
+    print(f"wrote {write_report(args.run, args.out, progress=not args.quiet)}")
     return 0
 
 
@@ -191,7 +377,8 @@ def main(argv: list[str] | None = None) -> int:
         import warnings
 
         warnings.filterwarnings("ignore")
-    handler = {"fit": _cmd_fit, "predict": _cmd_predict, "datasets": _cmd_datasets, "bench": _cmd_bench}[args.command]
+    handler = {"fit": _cmd_fit, "predict": _cmd_predict, "datasets": _cmd_datasets, "bench": _cmd_bench,
+               "select-k": _cmd_select_k, "explain": _cmd_explain, "report": _cmd_report}[args.command]
     try:
         return handler(args)
     except KeyboardInterrupt:

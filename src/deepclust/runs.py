@@ -8,6 +8,15 @@ Layout of ``DIR`` (written atomically: the folder appears complete or not at all
     history.json      per-epoch training losses (deep methods)
     preprocess.json   the scaling applied before the model, replayed by predict
     model/            the saved estimator (JSON + safetensors)
+
+and, when asked for or when they apply:
+
+    select_k.csv, select_k.png   the k sweep (n_clusters="auto")
+    stability.json, stability_ari.csv   agreement between seeds (several seeds)
+    explain/          feature and covariate tables, heatmap (explain=True)
+    snapshots.npz     2-D embedding of <= 2000 samples after every epoch (deep methods)
+    embedding_2d.npz  2-D view of every sample with labels (for the report)
+    images.npz        reconstructions, samples nearest each centre, generated samples (images)
 """
 
 from __future__ import annotations
@@ -38,6 +47,7 @@ class RunResult:
     metrics: dict
     seconds: float
     model: object
+    embedding: np.ndarray | None = None  # the clustered representation of the training data
 
 
 def default_out_dir(dataset: str, method: str, root: str | Path = "runs") -> Path:
@@ -48,6 +58,8 @@ def default_out_dir(dataset: str, method: str, root: str | Path = "runs") -> Pat
 
 
 def _resolve_n_clusters(n_clusters, dataset: Dataset) -> int:
+    if n_clusters == "auto":
+        return "auto"
     if n_clusters is not None:
         return n_clusters
     if dataset.y is None:
@@ -72,6 +84,13 @@ def fit_run(
     overwrite: bool = False,
     autoencoder_options: dict | None = None,
     plot: bool = True,
+    k_range=None,
+    seeds: list[int] | None = None,
+    explain: bool = False,
+    snapshots: bool = True,
+    progress: bool = False,
+    data_source: dict | None = None,
+    n_bootstrap: int = 10,
 ) -> RunResult:
     """Cluster ``dataset`` with ``method`` and write a run folder.
 
@@ -80,8 +99,10 @@ def fit_run(
     dataset : Dataset
     method : str, default="n2d"
         A name from :data:`deepclust.methods.METHODS`.
-    n_clusters : int or None
+    n_clusters : int, "auto" or None
         None uses the number of reference classes (an error when the labels are unknown).
+        "auto" sweeps ``k_range`` on the method's embedding, learned once, and picks k by the
+        rule of :func:`deepclust.model_selection.select_k` (writes ``select_k.csv``/``.png``).
     out : path or None
         The run folder; None makes a new one under ``runs/``. An existing folder is an error
         unless ``overwrite``; it is replaced only once the new run is complete.
@@ -92,21 +113,88 @@ def fit_run(
         Options of the autoencoder (pretraining, for the clustering-loss methods): ``epochs``,
         ``batch_size``, ``latent_dim``, ``lr``, ``network``, ``device``, ``precision``, ``verbose``.
     plot : bool, default=True
+    k_range : iterable of int, optional
+        The k swept by ``n_clusters="auto"``; default 2..12.
+    seeds : list of int, optional
+        Two or more seeds: fit once per seed, write ``stability.json`` and the consensus
+        labels as ``labels.csv``; the model kept is the seed that agrees best with the
+        consensus. ``seed`` is then ignored (except for the k sweep, which uses ``seeds[0]``).
+    explain : bool, default=False
+        Also write ``explain/`` (see :func:`deepclust.explain.explain_clusters`), with the
+        dataset's metadata as covariates.
+    snapshots : bool, default=True
+        Record the 2-D embedding over training epochs (deep methods) in ``snapshots.npz``.
+    progress : bool, default=False
+        Progress bars for the k sweep and the seeds.
+    data_source : dict, optional
+        How the data were loaded (``load_dataset`` arguments), stored in ``metrics.json``
+        under ``"data"`` so that ``deepclust explain`` and ``report`` can reload them.
+    n_bootstrap : int, default=10
+        Bootstrap resamples per k for the stability criterion of the k sweep.
     """
     k = _resolve_n_clusters(n_clusters, dataset)
     # The autoencoder options always configure the embedding (pretraining for DEC, IDEC, DCN,
     # VaDE), whatever parameters of the same name the method itself has; verbose goes to both.
     options = dict(autoencoder_options or {})
-    estimator = build_method(method, k, seed, embedding=options, verbose=options.get("verbose"))  # validates the name first
+    seeds = list(seeds) if seeds else None
+    if seeds is not None and len(seeds) == 1:
+        seed, seeds = seeds[0], None
+    first_seed = seeds[0] if seeds else seed
+    estimator = build_method(method, 2 if k == "auto" else k, first_seed, embedding=options, verbose=options.get("verbose"))  # validates the name first
     out = Path(out) if out is not None else default_out_dir(dataset.name, method)
     if scale == "auto":
         scale = "none" if dataset.image_shape is not None else "standard"
     with atomic_directory(out, overwrite=overwrite) as tmp:
         X, scaling = fit_scaling(scale, dataset.X)
         t0 = time.perf_counter()
-        estimator.fit(X)
+        recorders: dict = {}
+        spec_deep = _is_deep(method)
+
+        def observers(s):
+            if not (snapshots and spec_deep):
+                return []
+            from deepclust.methods._snapshots import EmbeddingSnapshots
+
+            recorders.setdefault(s, EmbeddingSnapshots(X))
+            return [recorders[s]]
+
+        selection = None
+        if k == "auto":
+            from deepclust.model_selection import DEFAULT_K_RANGE
+            from deepclust.model_selection._fit import select_k_for_method
+            from deepclust.train import observe_training
+
+            k_range = list(k_range) if k_range is not None else list(range(DEFAULT_K_RANGE[0], DEFAULT_K_RANGE[1] + 1))
+            # With one seed the sweep's embedding is the final model's pretraining: record it.
+            with observe_training(*(observers(seed) if seeds is None else ())):
+                selection, sweep_embedding, _ = select_k_for_method(
+                    X, method, seed=first_seed, k_range=k_range, embedding_options=options, n_bootstrap=n_bootstrap, progress=progress
+                )
+            k = selection.k
+            estimator = build_method(method, k, first_seed, embedding=options, verbose=options.get("verbose"))
+            if sweep_embedding is not None and seeds is None:
+                # One seed: the final model starts from the embedding the sweep learned.
+                sweep_embedding.save(tmp / ".sweep_embedding")
+                estimator.set_params(embedding=str(tmp / ".sweep_embedding"))
+            selection.write(tmp, plot=plot)
+        seed_fits = None
+        if seeds is not None:
+            from deepclust.model_selection._fit import fit_seeds
+
+            seed_fits = fit_seeds(
+                lambda s: build_method(method, k, s, embedding=options, verbose=options.get("verbose")),
+                X, seeds, y_true=dataset.y, observers=observers, progress=progress,
+            )
+            estimator = seed_fits.estimators[seed_fits.best]
+            seed = seeds[seed_fits.best]
+            labels = seed_fits.labels()
+        else:
+            from deepclust.train import observe_training
+
+            with observe_training(*observers(seed)):
+                estimator.fit(X)
+            labels = np.asarray(estimator.labels_)
         seconds = time.perf_counter() - t0
-        labels = np.asarray(estimator.labels_)
         Z = estimator.transform(X)
         metrics = evaluate(labels, X=Z, y_true=dataset.y)
         doc = {
@@ -122,19 +210,57 @@ def fit_run(
             "internal_metrics_space": "the representation that was clustered (estimator.transform)",
             "metrics": metrics,
         }
+        if data_source is not None:
+            doc["data"] = data_source
+        if dataset.info.get("classes") is not None:
+            doc["classes"] = [str(c) for c in dataset.info["classes"]]
+        if selection is not None:
+            doc["select_k"] = selection.to_dict()
+        if seed_fits is not None:
+            doc["stability"] = {**seed_fits.summary(), "unstable_clusters": seed_fits.stability.unstable,
+                                "mean_pairwise_ari": seed_fits.stability.to_dict()["mean_pairwise_ari"]}
+            seed_fits.stability.write(tmp, extra=seed_fits.summary())
         _write_labels(tmp / "labels.csv", dataset.sample_ids, labels)
         atomic_write_json(tmp / "metrics.json", doc)
         atomic_write_json(tmp / "preprocess.json", scaling)
-        history = getattr(getattr(estimator, "embedding_", None), "history_", None)
+        history = getattr(estimator, "history_", None) or getattr(getattr(estimator, "embedding_", None), "history_", None)
         if history:
             atomic_write_json(tmp / "history.json", history)
+        _write_analysis_files(tmp, dataset, X, Z, labels, estimator, recorders.get(seed), explain=explain, plot=plot)
         if plot:
             from deepclust.plotting import plot_embedding, save_figure
 
             ax = plot_embedding(Z, labels, title=f"{method} on {dataset.name}: {k} clusters", random_state=0)
             save_figure(ax.figure, tmp / "embedding.png")
+        if (tmp / ".sweep_embedding").exists():
+            import shutil
+
+            shutil.rmtree(tmp / ".sweep_embedding")
+            estimator.set_params(embedding=None)  # the saved model is self-contained; the path is gone
         estimator.save(tmp / "model")
-    return RunResult(out_dir=out, labels=labels, metrics=doc, seconds=seconds, model=estimator)
+    return RunResult(out_dir=out, labels=labels, metrics=doc, seconds=seconds, model=estimator, embedding=Z)
+
+
+def _is_deep(method: str) -> bool:
+    from deepclust.methods.registry import METHODS
+
+    return METHODS[method].deep
+
+
+def _write_analysis_files(tmp: Path, dataset: Dataset, X, Z, labels, estimator, recorder, *, explain: bool, plot: bool) -> None:
+    """The report's inputs (embedding_2d.npz, images.npz, snapshots.npz) and explain/."""
+    from deepclust.reporting.assets import write_embedding_2d, write_images, write_npz
+
+    write_embedding_2d(tmp / "embedding_2d.npz", Z, labels, estimator=estimator, y_true=dataset.y)
+    if dataset.image_shape is not None:
+        write_images(tmp / "images.npz", X, Z, labels, estimator, dataset.image_shape)
+    if recorder is not None and len(recorder.arrays()["epoch"]):
+        write_npz(tmp / "snapshots.npz", **recorder.arrays())
+    if explain:
+        from deepclust.explain import explain_clusters
+
+        covariates = dataset.metadata.reset_index(drop=True) if dataset.metadata is not None else None
+        explain_clusters(dataset.X, labels, feature_names=dataset.feature_names, covariates=covariates).write(tmp / "explain", plot=plot)
 
 
 def _model_folder(path: Path) -> tuple[Path, Path | None]:

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
+from deepclust.datasets._anndata import annotate_anndata, from_anndata, load_h5ad, write_h5ad_result
 from deepclust.datasets._base import Dataset
 from deepclust.datasets._benchmarks import (
     IDX_FILES,
@@ -44,6 +45,10 @@ __all__ = [
     "load_mnist",
     "load_table",
     "load_usps",
+    "annotate_anndata",
+    "from_anndata",
+    "load_h5ad",
+    "write_h5ad_result",
 ]
 
 

@@ -17,7 +17,7 @@ import pandas as pd
 from deepclust.datasets._base import Dataset
 
 _DELIMITED = {".csv": ",", ".tsv": "\t", ".txt": "\t"}
-SUPPORTED = (".csv", ".tsv", ".txt", ".parquet", ".npy", ".npz")
+SUPPORTED = (".csv", ".tsv", ".txt", ".parquet", ".npy", ".npz", ".h5ad")
 
 
 def load_table(
@@ -27,6 +27,8 @@ def load_table(
     id_column: str | None = None,
     transpose: bool = False,
     name: str | None = None,
+    layer: str | None = None,
+    obsm: str | None = None,
 ) -> Dataset:
     """Load a numeric table with samples in rows (or in columns, with ``transpose=True``).
 
@@ -48,6 +50,10 @@ def load_table(
         ``label_column`` and ``id_column`` then name rows of the file.
     name : str, optional
         Dataset name; defaults to the file name without its extension.
+    layer, obsm : str, optional
+        For ``.h5ad`` (AnnData) files only: cluster ``layers[layer]`` or ``obsm[obsm]`` instead
+        of ``.X`` (see :func:`deepclust.datasets.load_h5ad`; ``label_column`` names a column
+        of ``.obs``). Needs ``pip install "deepclust[anndata]"``.
 
     Returns
     -------
@@ -83,6 +89,14 @@ def load_table(
             f"supported are {', '.join(SUPPORTED)}"
         )
     name = path.stem if name is None else name
+    if suffix == ".h5ad":
+        if id_column is not None or transpose:
+            raise ValueError(f"{str(path)!r}: id_column and transpose do not apply to .h5ad files (obs_names are the ids)")
+        from deepclust.datasets._anndata import load_h5ad
+
+        return load_h5ad(path, layer=layer, obsm=obsm, label_column=label_column, name=name)
+    if layer is not None or obsm is not None:
+        raise ValueError(f"{str(path)!r}: layer= and obsm= apply to .h5ad files only")
     if suffix in (".npy", ".npz"):
         if label_column is not None or id_column is not None:
             raise ValueError(

@@ -11,12 +11,25 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from deepclust.plotting._animation import embedding_animation
+    from deepclust.plotting._curves import plot_history, plot_k_sweep
     from deepclust.plotting._embedding import plot_embedding, save_figure
+    from deepclust.plotting._heatmaps import plot_ari_matrix, plot_contingency, plot_feature_heatmap
+    from deepclust.plotting._images import plot_image_grid
+    from deepclust.plotting._regions import plot_voronoi
 
 # public name -> private module that defines it
 _LAZY = {
     "plot_embedding": "deepclust.plotting._embedding",
     "save_figure": "deepclust.plotting._embedding",
+    "plot_feature_heatmap": "deepclust.plotting._heatmaps",
+    "plot_contingency": "deepclust.plotting._heatmaps",
+    "plot_ari_matrix": "deepclust.plotting._heatmaps",
+    "plot_k_sweep": "deepclust.plotting._curves",
+    "plot_history": "deepclust.plotting._curves",
+    "plot_voronoi": "deepclust.plotting._regions",
+    "plot_image_grid": "deepclust.plotting._images",
+    "embedding_animation": "deepclust.plotting._animation",
 }
 
 __all__ = sorted(_LAZY)

@@ -1,6 +1,7 @@
 """One training loop with callbacks, shared by every method."""
 
 from deepclust.train.loop import Callback, EarlyStopping, TrainState, fit_module
+from deepclust.train.observers import active_observers, observe_training
 from deepclust.train.optim import adam
 
-__all__ = ["Callback", "EarlyStopping", "TrainState", "adam", "fit_module"]
+__all__ = ["Callback", "EarlyStopping", "TrainState", "active_observers", "adam", "fit_module", "observe_training"]

@@ -14,6 +14,8 @@ from typing import Callable, Sequence
 import torch
 from torch import nn
 
+from deepclust.train.observers import active_observers
+
 LossOutput = "torch.Tensor | dict[str, torch.Tensor]"
 
 
@@ -129,6 +131,7 @@ def fit_module(
     TrainState
         With ``history``: per-epoch means of every logged loss, plus ``epoch`` and ``seconds``.
     """
+    callbacks = [*callbacks, *active_observers()]  # observers watch every run inside observe_training()
     n = int(tensors[0].shape[0])
     if any(int(t.shape[0]) != n for t in tensors):
         raise ValueError("all tensors must have the same number of rows")
