@@ -58,6 +58,8 @@ def build_parser() -> argparse.ArgumentParser:
     fit.add_argument("--device", default=None, help="auto (CUDA when present), cpu, cuda or cuda:N (default: auto)")
     fit.add_argument("--precision", default=None, choices=["auto", "float32", "bf16"], help="training arithmetic (default: auto)")
     fit.add_argument("--quiet", action="store_true", help="no progress bars or log messages")
+    fit.add_argument("--checkpoint-every", type=_positive_int, default=None, metavar="N", help="write training checkpoints every N epochs to OUT.partial-checkpoints/ (removed when the run succeeds)")
+    fit.add_argument("--resume", action="store_true", help="continue an interrupted run from its checkpoints: repeat its command (same --out) with --resume")
 
     pred = sub.add_parser("predict", help="label new data with a saved model", description="Label new data with a saved model (a run folder or its model/ folder).")
     pred.add_argument("--model", required=True, help="a run folder written by 'deepclust fit', or its model/ folder")
@@ -113,16 +115,28 @@ def _cmd_fit(args) -> int:
         "precision": args.precision,
         "verbose": not args.quiet,
     }
-    result = fit_run(
-        data,
-        method=args.method,
-        n_clusters=args.n_clusters,
-        out=args.out,
-        seed=args.seed,
-        scale=args.scale,
-        overwrite=args.overwrite,
-        autoencoder_options=options,
-    )
+    try:
+        result = fit_run(
+            data,
+            method=args.method,
+            n_clusters=args.n_clusters,
+            out=args.out,
+            seed=args.seed,
+            scale=args.scale,
+            overwrite=args.overwrite,
+            autoencoder_options=options,
+            checkpoint_every=args.checkpoint_every,
+            resume=args.resume,
+        )
+    except KeyboardInterrupt:
+        if args.out is None or not (args.checkpoint_every or args.resume):
+            raise
+        from deepclust.runs import checkpoint_folder
+
+        sys.stderr.write(f"deepclust: interrupted; checkpoints are kept in {checkpoint_folder(args.out)}: repeat the command with --resume to continue\n")
+        return 130
+    if result.resumed_phases:
+        print(f"resumed from checkpoints ({len(result.resumed_phases)} training phase(s) restored)")
     doc = result.metrics
     print(f"{doc['method']} on {doc['dataset']} ({doc['n_samples']} samples, {doc['n_features']} features): {doc['n_clusters']} clusters in {doc['fit_seconds']:.1f} s")
     _print_metrics(doc["metrics"])

@@ -12,7 +12,9 @@ Layout of ``DIR`` (written atomically: the folder appears complete or not at all
 
 from __future__ import annotations
 
+import contextlib
 import json
+import shutil
 import time
 from dataclasses import dataclass
 from datetime import datetime
@@ -38,6 +40,7 @@ class RunResult:
     metrics: dict
     seconds: float
     model: object
+    resumed_phases: tuple[int, ...] = ()  # training phases restored from checkpoints (resume)
 
 
 def default_out_dir(dataset: str, method: str, root: str | Path = "runs") -> Path:
@@ -45,6 +48,39 @@ def default_out_dir(dataset: str, method: str, root: str | Path = "runs") -> Pat
     stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
     safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in dataset)
     return Path(root) / f"{safe}-{method}-{stamp}"
+
+
+def checkpoint_folder(out: str | Path) -> Path:
+    """Where :func:`fit_run` keeps the checkpoints of the run folder ``out``: ``OUT.partial-checkpoints``."""
+    return Path(f"{Path(out)}.partial-checkpoints")
+
+
+@contextlib.contextmanager
+def _checkpoints(folder: Path, every: int | None, resume: bool, run: dict):
+    """Checkpoint the fit into ``folder`` (with ``run.json`` describing the run), or do nothing."""
+    if every is None and not resume:
+        yield None
+        return
+    from deepclust.train import checkpointing
+
+    info = folder / "run.json"
+    run = json.loads(json.dumps(run, default=str))  # as it will read back
+    if resume:
+        if not folder.is_dir():
+            raise FileNotFoundError(
+                f"nothing to resume: there is no checkpoint folder {str(folder)!r}; give the same --out as the "
+                "interrupted run, which must have been started with --checkpoint-every"
+            )
+        saved = json.loads(info.read_text(encoding="utf-8")) if info.is_file() else {}
+        old = saved.get("run", run)
+        diffs = [f"{k}={old.get(k)!r} then, {k}={v!r} now" for k, v in run.items() if old.get(k) != v]
+        if diffs:
+            raise ValueError(f"cannot resume {str(folder)!r} with different arguments: {'; '.join(diffs)}")
+        every = every or int(saved.get("checkpoint_every", 1))
+    with checkpointing(folder, every=int(every), resume=resume) as ctx:
+        if not info.is_file():
+            atomic_write_json(info, {"run": run, "checkpoint_every": int(every)})
+        yield ctx
 
 
 def _resolve_n_clusters(n_clusters, dataset: Dataset) -> int:
@@ -72,6 +108,8 @@ def fit_run(
     overwrite: bool = False,
     autoencoder_options: dict | None = None,
     plot: bool = True,
+    checkpoint_every: int | None = None,
+    resume: bool = False,
 ) -> RunResult:
     """Cluster ``dataset`` with ``method`` and write a run folder.
 
@@ -92,7 +130,15 @@ def fit_run(
         Options of the autoencoder (pretraining, for the clustering-loss methods): ``epochs``,
         ``batch_size``, ``latent_dim``, ``lr``, ``network``, ``device``, ``precision``, ``verbose``.
     plot : bool, default=True
+    checkpoint_every : int or None, default=None
+        Write training checkpoints every this many epochs into ``OUT.partial-checkpoints/``
+        (see :func:`checkpoint_folder`); they are removed once the run folder is complete.
+    resume : bool, default=False
+        Continue an interrupted run from its checkpoints: give the same arguments and ``out``.
+        On CPU the result is the same as that of an uninterrupted run.
     """
+    if resume and out is None:
+        raise ValueError("resume needs the output folder of the interrupted run (--out)")
     k = _resolve_n_clusters(n_clusters, dataset)
     # The autoencoder options always configure the embedding (pretraining for DEC, IDEC, DCN,
     # VaDE), whatever parameters of the same name the method itself has; verbose goes to both.
@@ -101,10 +147,14 @@ def fit_run(
     out = Path(out) if out is not None else default_out_dir(dataset.name, method)
     if scale == "auto":
         scale = "none" if dataset.image_shape is not None else "standard"
+    run = {"dataset": dataset.name, "n_samples": dataset.n_samples, "n_features": dataset.n_features, "method": method, "n_clusters": k,
+           "seed": seed, "scale": scale, "options": {key: v for key, v in sorted(options.items()) if key != "verbose" and v is not None}}
+    folder = checkpoint_folder(out)
     with atomic_directory(out, overwrite=overwrite) as tmp:
         X, scaling = fit_scaling(scale, dataset.X)
         t0 = time.perf_counter()
-        estimator.fit(X)
+        with _checkpoints(folder, checkpoint_every, resume, run) as ckpt:
+            estimator.fit(X)
         seconds = time.perf_counter() - t0
         labels = np.asarray(estimator.labels_)
         Z = estimator.transform(X)
@@ -134,7 +184,10 @@ def fit_run(
             ax = plot_embedding(Z, labels, title=f"{method} on {dataset.name}: {k} clusters", random_state=0)
             save_figure(ax.figure, tmp / "embedding.png")
         estimator.save(tmp / "model")
-    return RunResult(out_dir=out, labels=labels, metrics=doc, seconds=seconds, model=estimator)
+    if ckpt is not None:  # the run folder is complete: the checkpoints have served
+        shutil.rmtree(folder, ignore_errors=True)
+    resumed = tuple(ckpt.resumed_phases) if ckpt is not None else ()
+    return RunResult(out_dir=out, labels=labels, metrics=doc, seconds=seconds, model=estimator, resumed_phases=resumed)
 
 
 def _model_folder(path: Path) -> tuple[Path, Path | None]:
