@@ -192,6 +192,11 @@ def _cmd_bench(args) -> int:
     return 0
 
 
+def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    """Warnings as one line each, like the errors (no source path, no code line)."""
+    sys.stderr.write(f"deepclust: warning: {str(message).strip().splitlines()[0] if str(message).strip() else category.__name__}\n")
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``deepclust`` command; returns the exit status."""
     parser = build_parser()
@@ -201,13 +206,15 @@ def main(argv: list[str] | None = None) -> int:
         return _EXIT_USAGE
     quiet = getattr(args, "quiet", False)
     logging.basicConfig(level=logging.WARNING if quiet else logging.INFO, format="deepclust: %(message)s")
-    if quiet:
-        import warnings
+    import warnings
 
-        warnings.filterwarnings("ignore")
     handler = {"fit": _cmd_fit, "predict": _cmd_predict, "datasets": _cmd_datasets, "bench": _cmd_bench}[args.command]
     try:
-        return handler(args)
+        with warnings.catch_warnings():  # restores the caller's filters and display (main() may run in-process)
+            if quiet:
+                warnings.filterwarnings("ignore")
+            warnings.showwarning = _show_warning
+            return handler(args)
     except KeyboardInterrupt:
         sys.stderr.write("deepclust: interrupted; no output was written\n")
         return 130

@@ -150,6 +150,9 @@ def fit_run(
     run = {"dataset": dataset.name, "n_samples": dataset.n_samples, "n_features": dataset.n_features, "method": method, "n_clusters": k,
            "seed": seed, "scale": scale, "options": {key: v for key, v in sorted(options.items()) if key != "verbose" and v is not None}}
     folder = checkpoint_folder(out)
+    if resume:  # the interrupted process left its unfinished run folder behind: it is of no use
+        for stale in out.parent.glob(f".{out.name}.*.partial"):
+            shutil.rmtree(stale, ignore_errors=True)
     with atomic_directory(out, overwrite=overwrite) as tmp:
         X, scaling = fit_scaling(scale, dataset.X)
         t0 = time.perf_counter()

@@ -88,6 +88,18 @@ def _check_keys(table: dict, allowed: set, where: str) -> None:
             raise ValueError(f"unknown key {key!r} in {where}{extra}; allowed: {', '.join(sorted(allowed))}")
 
 
+def _check_method_options(i: int, spec: MethodSpec) -> None:
+    """Refuse unknown method options now (with build_method's did-you-mean), not in every cell later."""
+    from deepclust.methods import build_method
+
+    for key in [None, *spec.per_dataset]:
+        params = spec.params if key is None else spec.params_for(key)
+        try:
+            build_method(spec.name, 2, 0, **params)
+        except (ValueError, TypeError) as exc:
+            raise ValueError(f"methods[{i}] ({spec.key}): {exc}") from None
+
+
 def load_config(config: str | Path | dict) -> BenchConfig:
     """Parse and validate a benchmark config from a TOML file or a dict.
 
@@ -145,6 +157,7 @@ def load_config(config: str | Path | dict) -> BenchConfig:
             if dk not in keys:
                 raise ValueError(f"methods[{i}].per_dataset names dataset {dk!r}, which is not in the grid ({', '.join(sorted(keys))})")
         methods.append(MethodSpec(m.get("label") or m["name"], m["name"], dict(m.get("params", {})), {k: dict(v) for k, v in per.items()}))
+        _check_method_options(i, methods[-1])
 
     for what, items in (("dataset", [d.key for d in datasets]), ("method", [m.key for m in methods])):
         dup = {x for x in items if items.count(x) > 1}

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import re
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -53,6 +54,11 @@ def load_table(
     -------
     Dataset
         ``X`` float32 of shape (n_samples, n_features), ``y`` or None, string ``sample_ids``.
+
+    Warns
+    -----
+    UserWarning
+        Naming the feature columns that hold a single value (kept; they carry no information).
 
     Raises
     ------
@@ -211,7 +217,27 @@ def _numeric_matrix(features: pd.DataFrame, ids: np.ndarray, path: Path) -> np.n
         columns.append(series.to_numpy(dtype=np.float64, na_value=np.nan))
     X = np.column_stack(columns)
     _check_finite(X, [str(c) for c in features.columns], ids, path)
+    _warn_constant(X, [str(c) for c in features.columns], path)
     return X.astype(np.float32)
+
+
+def _warn_constant(X: np.ndarray, feature_names, path: Path) -> None:
+    """Name the feature columns that hold one value only: they cannot separate clusters.
+
+    They are kept (standard scaling maps them to zero). When every column is constant, all rows
+    are identical and the fit itself refuses the data, so no warning is given here.
+    """
+    if X.shape[0] < 2:
+        return
+    constant = np.flatnonzero((X == X[:1]).all(axis=0))
+    if 0 < len(constant) < X.shape[1]:
+        names = ", ".join(repr(feature_names[j]) for j in constant[:5]) + (", ..." if len(constant) > 5 else "")
+        warnings.warn(
+            f"{str(path)!r}: {len(constant)} of {X.shape[1]} feature columns are constant ({names}); they carry no "
+            "information for clustering and are kept as they are (drop them to save time)",
+            UserWarning,
+            stacklevel=4,
+        )
 
 
 def _check_finite(X: np.ndarray, feature_names, ids, path: Path) -> None:
@@ -274,6 +300,7 @@ def _load_array(path: Path, *, transpose: bool, name: str) -> Dataset:
     X = np.asarray(X, dtype=np.float64)
     feature_names = [f"x{j}" for j in range(X.shape[1])]
     _check_finite(X, feature_names, ids, path)
+    _warn_constant(X, feature_names, path)
     return Dataset(
         name=name,
         X=X.astype(np.float32),

@@ -40,7 +40,7 @@ class RawClustering(ClusterMixin, BaseEstimator):
 
     def fit(self, X, y=None):
         X = check_array_2d(X, min_samples=2)
-        k = check_n_clusters(self.n_clusters, X.shape[0])
+        k = check_n_clusters(self.n_clusters, X.shape[0], X=X)
         clusterer = make_clusterer(self.clusterer, k, draw_seed(seed_stream(self.random_state)))
         self._assigner, self.labels_ = fit_assigner(clusterer, X)
         self.clusterer_ = clusterer

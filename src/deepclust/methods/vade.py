@@ -197,7 +197,7 @@ class VaDE(DeepClusteringModel):
         self._check_params()
         X = check_array_2d(X, min_samples=2)
         check_recon(self.recon, X)
-        k = check_n_clusters(self.n_clusters, X.shape[0])
+        k = check_n_clusters(self.n_clusters, X.shape[0], X=X)
         rng = seed_stream(self.random_state)
         emb_seed, head_seed, train_seed = draw_seed(rng), draw_seed(rng), draw_seed(rng)
         embedding = self._default_embedding() if self.embedding is None else self.embedding
