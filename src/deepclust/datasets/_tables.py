@@ -247,9 +247,9 @@ def _check_finite(X: np.ndarray, feature_names, ids, path: Path) -> None:
     col = int(np.argmax(~finite.all(axis=0)))
     row = int(np.argmax(~finite[:, col]))
     value = X[row, col]
-    kind = "missing (NaN)" if np.isnan(value) else "infinite or beyond float32 range"
+    kind = "a missing (NaN)" if np.isnan(value) else "an infinite (or beyond float32 range)"
     raise ValueError(
-        f"{str(path)!r}: feature {feature_names[col]!r} has a {kind} value at sample {ids[row]!r} "
+        f"{str(path)!r}: feature {feature_names[col]!r} has {kind} value at sample {ids[row]!r} "
         "(first occurrence); impute or drop it before clustering"
     )
 
