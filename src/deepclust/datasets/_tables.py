@@ -96,11 +96,28 @@ def load_table(
                 "a .npy/.npz file has none (store labels as array 'y' and ids as 'ids' in an .npz)"
             )
         return _load_array(path, transpose=transpose, name=name)
-    frame = _read_frame(path, suffix, transpose)
+    frame = _read_frame(path, suffix, transpose, names=(id_column, label_column))
     return _frame_to_dataset(frame, path, label_column=label_column, id_column=id_column, name=name)
 
 
-def _read_frame(path: Path, suffix: str, transpose: bool) -> pd.DataFrame:
+# The cells pandas reads as missing by default. In columns of names (sample ids, labels, the
+# feature names of a transposed table) they are names: a sample "null", a class "NA".
+_NA_STRINGS = ["", "#N/A", "#N/A N/A", "#NA", "-1.#IND", "-1.#QNAN", "-NaN", "-nan", "1.#IND", "1.#QNAN",
+               "<NA>", "N/A", "NA", "NULL", "NaN", "None", "n/a", "nan", "null"]  # fmt: skip
+
+
+def _read_delimited(path: Path, sep: str, transpose: bool, names) -> pd.DataFrame:
+    header = list(pd.read_csv(path, sep=sep, nrows=0).columns)
+    literal = {c for c in names if c is not None} if not transpose else set()
+    if header and (transpose or str(header[0]).startswith("Unnamed: 0")):
+        literal.add(header[0])  # feature names (transposed) or R-style row names
+    if not literal & set(header):
+        return pd.read_csv(path, sep=sep)
+    na = {c: ([""] if c in literal else _NA_STRINGS) for c in header}  # an empty id or label is still missing
+    return pd.read_csv(path, sep=sep, keep_default_na=False, na_values=na)
+
+
+def _read_frame(path: Path, suffix: str, transpose: bool, names=()) -> pd.DataFrame:
     if path.stat().st_size == 0:
         raise ValueError(f"{str(path)!r} is empty: expected a header and at least one row")
     if suffix == ".parquet":
@@ -110,7 +127,7 @@ def _read_frame(path: Path, suffix: str, transpose: bool) -> pd.DataFrame:
             frame.attrs["index_column"] = str(frame.columns[0])
     else:
         try:
-            frame = pd.read_csv(path, sep=_DELIMITED[suffix])
+            frame = _read_delimited(path, _DELIMITED[suffix], transpose, names)
         except pd.errors.EmptyDataError as exc:
             raise ValueError(f"{str(path)!r} is empty: expected a header and at least one row") from exc
         except pd.errors.ParserError as exc:
