@@ -114,7 +114,7 @@ class AutoencoderClustering(Float32OutputMixin, ClusterMixin, TransformerMixin, 
         k = check_n_clusters(self.n_clusters, X.shape[0], X=X)
         rng = seed_stream(self.random_state)
         emb_seed, clu_seed = draw_seed(rng), draw_seed(rng)
-        clusterer = make_clusterer(self.clusterer, k, clu_seed)  # validate before training
+        clusterer = make_clusterer(self.clusterer, k, clu_seed, n_samples=X.shape[0])  # validate before training
         embedding = self._default_embedding() if self.embedding is None else self.embedding
         self.embedding_, Z = fit_embedding(embedding, emb_seed, X)
         self._assigner, self.labels_ = fit_assigner(clusterer, Z)

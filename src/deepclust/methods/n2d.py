@@ -111,7 +111,7 @@ class N2D(Float32OutputMixin, ClusterMixin, TransformerMixin, BaseEstimator):
         if self.clusterer is None:
             clusterer = GaussianMixture(n_components=k, covariance_type="full", random_state=clu_seed)
         else:
-            clusterer = make_clusterer(self.clusterer, k, clu_seed)
+            clusterer = make_clusterer(self.clusterer, k, clu_seed, n_samples=X.shape[0])
         manifold = self._make_manifold(k, man_seed, X.shape[0])
         embedding = self.embedding
         if embedding is None:
