@@ -219,21 +219,29 @@ def test_a_callback_with_state_is_checkpointed(tmp_path, monkeypatch):
 
 
 # -- the command line, killed for real ------------------------------------------------------------
-# The child is the real CLI. It runs single-threaded (as the in-process reference does) and waits
-# 50 ms after each checkpoint of the phase to be killed, which only widens the window for the kill.
+# The child is the real CLI, single-threaded as the in-process reference is. After the checkpoint
+# of the second epoch of the phase to be killed it stops (sleeps), so that the kill lands in the
+# middle of that phase however loaded the machine is; the sleep changes no result.
 CHILD = """
 import sys, time, torch
 torch.set_num_threads(1)
 from deepclust.train import checkpoint
-write, slow_phase = checkpoint.write_checkpoint, int(sys.argv[1])
-def slow_write(path, meta, tree):
+write, kill_phase = checkpoint.write_checkpoint, int(sys.argv[1])
+def write_then_wait(path, meta, tree):
     write(path, meta, tree)
-    if meta["phase"] == slow_phase:
-        time.sleep(0.05)
-checkpoint.write_checkpoint = slow_write
+    if meta["phase"] == kill_phase and meta["next_epoch"] == 2 and not meta["finished"]:
+        time.sleep(600)
+checkpoint.write_checkpoint = write_then_wait
 from deepclust.cli import main
 sys.exit(main(sys.argv[2:]))
 """
+
+
+def _next_epoch(path: Path) -> int:
+    try:
+        return ckpt_module.read_checkpoint(path)[0]["next_epoch"]
+    except (OSError, ValueError):
+        return 0
 
 
 @pytest.fixture(scope="module")
@@ -279,9 +287,9 @@ def test_cli_resume_after_kill_9_gives_the_uninterrupted_result(tmp_path, cli_da
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}
     child = subprocess.Popen([sys.executable, "-c", CHILD, str(kill_phase), *args], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     target = folder / f"phase-{kill_phase}.safetensors"
-    deadline = time.monotonic() + 120
-    while not target.exists() and child.poll() is None and time.monotonic() < deadline:
-        time.sleep(0.01)
+    deadline = time.monotonic() + 600
+    while _next_epoch(target) < 2 and child.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.05)
     os.kill(child.pid, signal.SIGKILL)
     child.wait(timeout=30)
     assert child.returncode == -signal.SIGKILL, child.stderr.read().decode()

@@ -73,7 +73,7 @@ def _checkpoints(folder: Path, every: int | None, resume: bool, run: dict):
             )
         saved = json.loads(info.read_text(encoding="utf-8")) if info.is_file() else {}
         old = saved.get("run", run)
-        diffs = [f"{k}={old.get(k)!r} then, {k}={v!r} now" for k, v in run.items() if old.get(k) != v]
+        diffs = [f"{k}={old.get(k)!r} then, {k}={run.get(k)!r} now" for k in {**old, **run} if old.get(k) != run.get(k)]
         if diffs:
             raise ValueError(f"cannot resume {str(folder)!r} with different arguments: {'; '.join(diffs)}")
         every = every or int(saved.get("checkpoint_every", 1))
@@ -148,7 +148,7 @@ def fit_run(
     if scale == "auto":
         scale = "none" if dataset.image_shape is not None else "standard"
     run = {"dataset": dataset.name, "n_samples": dataset.n_samples, "n_features": dataset.n_features, "method": method, "n_clusters": k,
-           "seed": seed, "scale": scale, "options": {key: v for key, v in sorted(options.items()) if key != "verbose" and v is not None}}
+           "seed": seed, "scale": scale, **{key: v for key, v in sorted(options.items()) if key != "verbose" and v is not None}}
     folder = checkpoint_folder(out)
     if resume:  # the interrupted process left its unfinished run folder behind: it is of no use
         for stale in out.parent.glob(f".{out.name}.*.partial"):
