@@ -345,7 +345,7 @@ def test_error_nan_and_inf(tmp_path):
     with pytest.raises(ValueError, match=r"feature 'b' has a missing \(NaN\) value at sample 'r2'"):
         load_table(path, id_column="id")
     np.save(tmp_path / "inf.npy", np.array([[1.0, np.inf]]))
-    with pytest.raises(ValueError, match="feature 'x1' has a infinite"):
+    with pytest.raises(ValueError, match="feature 'x1' has an infinite"):
         load_table(tmp_path / "inf.npy")
 
 

@@ -16,6 +16,27 @@ from pathlib import Path
 from typing import IO, Any, Iterator
 
 
+def _current_umask() -> int:
+    """The process umask (read without changing it where /proc allows)."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as fh:
+            for line in fh:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError):
+        pass
+    mask = os.umask(0o022)  # no /proc: read it by setting it, and put it back at once
+    os.umask(mask)
+    return mask
+
+
+def _ordinary_mode(fd_or_path, *, directory: bool) -> None:
+    # mkstemp/mkdtemp create private (0600/0700) entries; the files deepclust writes should get
+    # the permissions any other new file of the user gets (0644/0755 with the usual umask).
+    mode = (0o777 if directory else 0o666) & ~_current_umask()
+    os.chmod(fd_or_path, mode)
+
+
 @contextlib.contextmanager
 def atomic_open(path: str | os.PathLike, mode: str = "w", **kwargs: Any) -> Iterator[IO]:
     """Open ``path`` for writing; the file appears under its name only if the block succeeds.
@@ -32,6 +53,7 @@ def atomic_open(path: str | os.PathLike, mode: str = "w", **kwargs: Any) -> Iter
     path = Path(path)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
+        _ordinary_mode(fd, directory=False)
         with os.fdopen(fd, mode, **kwargs) as fh:
             yield fh
             fh.flush()
@@ -91,11 +113,19 @@ def atomic_directory(path: str | os.PathLike, *, overwrite: bool = False) -> Ite
     if path.exists() and not overwrite:
         raise FileExistsError(f"output folder {str(path)!r} already exists; pass --overwrite to replace it")
     parent = path.parent if str(path.parent) else Path(".")
-    parent.mkdir(parents=True, exist_ok=True)
-    if not os.access(parent, os.W_OK):
-        raise PermissionError(f"cannot write to folder {str(parent)!r}")
-    tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".partial", dir=parent))
+    blocker = next((p for p in (parent, *parent.parents) if p.exists() and not p.is_dir()), None)
+    if blocker is not None:
+        raise NotADirectoryError(f"cannot write to folder {str(parent)!r}: {str(blocker)!r} is a file, not a folder")
     try:
+        parent.mkdir(parents=True, exist_ok=True)
+        writable = os.access(parent, os.W_OK)
+        tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".partial", dir=parent)) if writable else None
+    except OSError as exc:  # permissions, a read-only file system, no space, ...
+        raise PermissionError(f"cannot write to folder {str(parent)!r}: {exc.strerror or exc}") from None
+    if tmp is None:
+        raise PermissionError(f"cannot write to folder {str(parent)!r}")
+    try:
+        _ordinary_mode(tmp, directory=True)
         yield tmp
         if path.exists():
             old = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".old", dir=parent))

@@ -92,6 +92,8 @@ def build_parser() -> argparse.ArgumentParser:
     fit.add_argument("--explain", action="store_true", help="also explain the clusters (explain/: feature tests, covariates, heatmap)")
     fit.add_argument("--report", action="store_true", help="also write report.html into the run folder")
     fit.add_argument("--write-h5ad", default=None, metavar="PATH", help=".h5ad input: write a copy with obs['deepclust'], obsm['X_deepclust'] and uns['deepclust'] to PATH")
+    fit.add_argument("--checkpoint-every", type=_positive_int, default=None, metavar="N", help="write training checkpoints every N epochs to OUT.partial-checkpoints/ (removed when the run succeeds)")
+    fit.add_argument("--resume", action="store_true", help="continue an interrupted run from its checkpoints: repeat its command (same --out) with --resume")
 
     pred = sub.add_parser("predict", help="label new data with a saved model", description="Label new data with a saved model (a run folder or its model/ folder).")
     pred.add_argument("--model", required=True, help="a run folder written by 'deepclust fit', or its model/ folder")
@@ -218,22 +220,34 @@ def _cmd_fit(args) -> int:
         "precision": args.precision,
         "verbose": not args.quiet,
     }
-    result = fit_run(
-        data,
-        method=args.method,
-        n_clusters=args.n_clusters,
-        out=args.out,
-        seed=args.seed,
-        scale=args.scale,
-        overwrite=args.overwrite,
-        autoencoder_options=options,
-        k_range=args.k_range,
-        seeds=args.seeds,
-        explain=args.explain,
-        progress=not args.quiet,
-        data_source=_data_source(args),
-        n_bootstrap=args.bootstrap,
-    )
+    try:
+        result = fit_run(
+            data,
+            method=args.method,
+            n_clusters=args.n_clusters,
+            out=args.out,
+            seed=args.seed,
+            scale=args.scale,
+            overwrite=args.overwrite,
+            autoencoder_options=options,
+            checkpoint_every=args.checkpoint_every,
+            resume=args.resume,
+            k_range=args.k_range,
+            seeds=args.seeds,
+            explain=args.explain,
+            progress=not args.quiet,
+            data_source=_data_source(args),
+            n_bootstrap=args.bootstrap,
+        )
+    except KeyboardInterrupt:
+        if args.out is None or not (args.checkpoint_every or args.resume):
+            raise
+        from deepclust.runs import checkpoint_folder
+
+        sys.stderr.write(f"deepclust: interrupted; checkpoints are kept in {checkpoint_folder(args.out)}: repeat the command with --resume to continue\n")
+        return 130
+    if result.resumed_phases:
+        print(f"resumed from checkpoints ({len(result.resumed_phases)} training phase(s) restored)")
     doc = result.metrics
     print(f"{doc['method']} on {doc['dataset']} ({doc['n_samples']} samples, {doc['n_features']} features): {doc['n_clusters']} clusters in {doc['fit_seconds']:.1f} s")
     _print_metrics(doc["metrics"])
@@ -364,6 +378,11 @@ def _cmd_bench(args) -> int:
     return 0
 
 
+def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    """Warnings as one line each, like the errors (no source path, no code line)."""
+    sys.stderr.write(f"deepclust: warning: {str(message).strip().splitlines()[0] if str(message).strip() else category.__name__}\n")
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``deepclust`` command; returns the exit status."""
     parser = build_parser()
@@ -373,14 +392,16 @@ def main(argv: list[str] | None = None) -> int:
         return _EXIT_USAGE
     quiet = getattr(args, "quiet", False)
     logging.basicConfig(level=logging.WARNING if quiet else logging.INFO, format="deepclust: %(message)s")
-    if quiet:
-        import warnings
+    import warnings
 
-        warnings.filterwarnings("ignore")
     handler = {"fit": _cmd_fit, "predict": _cmd_predict, "datasets": _cmd_datasets, "bench": _cmd_bench,
                "select-k": _cmd_select_k, "explain": _cmd_explain, "report": _cmd_report}[args.command]
     try:
-        return handler(args)
+        with warnings.catch_warnings():  # restores the caller's filters and display (main() may run in-process)
+            if quiet:
+                warnings.filterwarnings("ignore")
+            warnings.showwarning = _show_warning
+            return handler(args)
     except KeyboardInterrupt:
         sys.stderr.write("deepclust: interrupted; no output was written\n")
         return 130

@@ -21,7 +21,9 @@ and, when asked for or when they apply:
 
 from __future__ import annotations
 
+import contextlib
 import json
+import shutil
 import time
 from dataclasses import dataclass
 from datetime import datetime
@@ -48,6 +50,7 @@ class RunResult:
     seconds: float
     model: object
     embedding: np.ndarray | None = None  # the clustered representation of the training data
+    resumed_phases: tuple[int, ...] = ()  # training phases restored from checkpoints (resume)
 
 
 def default_out_dir(dataset: str, method: str, root: str | Path = "runs") -> Path:
@@ -55,6 +58,39 @@ def default_out_dir(dataset: str, method: str, root: str | Path = "runs") -> Pat
     stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
     safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in dataset)
     return Path(root) / f"{safe}-{method}-{stamp}"
+
+
+def checkpoint_folder(out: str | Path) -> Path:
+    """Where :func:`fit_run` keeps the checkpoints of the run folder ``out``: ``OUT.partial-checkpoints``."""
+    return Path(f"{Path(out)}.partial-checkpoints")
+
+
+@contextlib.contextmanager
+def _checkpoints(folder: Path, every: int | None, resume: bool, run: dict):
+    """Checkpoint the fit into ``folder`` (with ``run.json`` describing the run), or do nothing."""
+    if every is None and not resume:
+        yield None
+        return
+    from deepclust.train import checkpointing
+
+    info = folder / "run.json"
+    run = json.loads(json.dumps(run, default=str))  # as it will read back
+    if resume:
+        if not folder.is_dir():
+            raise FileNotFoundError(
+                f"nothing to resume: there is no checkpoint folder {str(folder)!r}; give the same --out as the "
+                "interrupted run, which must have been started with --checkpoint-every"
+            )
+        saved = json.loads(info.read_text(encoding="utf-8")) if info.is_file() else {}
+        old = saved.get("run", run)
+        diffs = [f"{k}={old.get(k)!r} then, {k}={run.get(k)!r} now" for k in {**old, **run} if old.get(k) != run.get(k)]
+        if diffs:
+            raise ValueError(f"cannot resume {str(folder)!r} with different arguments: {'; '.join(diffs)}")
+        every = every or int(saved.get("checkpoint_every", 1))
+    with checkpointing(folder, every=int(every), resume=resume) as ctx:
+        if not info.is_file():
+            atomic_write_json(info, {"run": run, "checkpoint_every": int(every)})
+        yield ctx
 
 
 def _resolve_n_clusters(n_clusters, dataset: Dataset) -> int:
@@ -91,6 +127,8 @@ def fit_run(
     progress: bool = False,
     data_source: dict | None = None,
     n_bootstrap: int = 10,
+    checkpoint_every: int | None = None,
+    resume: bool = False,
 ) -> RunResult:
     """Cluster ``dataset`` with ``method`` and write a run folder.
 
@@ -131,7 +169,15 @@ def fit_run(
         under ``"data"`` so that ``deepclust explain`` and ``report`` can reload them.
     n_bootstrap : int, default=10
         Bootstrap resamples per k for the stability criterion of the k sweep.
+    checkpoint_every : int or None, default=None
+        Write training checkpoints every this many epochs into ``OUT.partial-checkpoints/``
+        (see :func:`checkpoint_folder`); they are removed once the run folder is complete.
+    resume : bool, default=False
+        Continue an interrupted run from its checkpoints: give the same arguments and ``out``.
+        On CPU the result is the same as that of an uninterrupted run.
     """
+    if resume and out is None:
+        raise ValueError("resume needs the output folder of the interrupted run (--out)")
     k = _resolve_n_clusters(n_clusters, dataset)
     # The autoencoder options always configure the embedding (pretraining for DEC, IDEC, DCN,
     # VaDE), whatever parameters of the same name the method itself has; verbose goes to both.
@@ -144,56 +190,64 @@ def fit_run(
     out = Path(out) if out is not None else default_out_dir(dataset.name, method)
     if scale == "auto":
         scale = "none" if dataset.image_shape is not None else "standard"
+    run = {"dataset": dataset.name, "n_samples": dataset.n_samples, "n_features": dataset.n_features, "method": method, "n_clusters": k,
+           "seed": seed, "scale": scale, **{key: v for key, v in sorted(options.items()) if key != "verbose" and v is not None},
+           **({"seeds": seeds} if seeds else {}), **({"k_range": list(k_range) if k_range is not None else "default"} if k == "auto" else {})}
+    folder = checkpoint_folder(out)
+    if resume:  # the interrupted process left its unfinished run folder behind: it is of no use
+        for stale in out.parent.glob(f".{out.name}.*.partial"):
+            shutil.rmtree(stale, ignore_errors=True)
     with atomic_directory(out, overwrite=overwrite) as tmp:
         X, scaling = fit_scaling(scale, dataset.X)
         t0 = time.perf_counter()
-        recorders: dict = {}
-        spec_deep = _is_deep(method)
+        with _checkpoints(folder, checkpoint_every, resume, run) as ckpt:
+            recorders: dict = {}
+            spec_deep = _is_deep(method)
 
-        def observers(s):
-            if not (snapshots and spec_deep):
-                return []
-            from deepclust.methods._snapshots import EmbeddingSnapshots
+            def observers(s):
+                if not (snapshots and spec_deep):
+                    return []
+                from deepclust.methods._snapshots import EmbeddingSnapshots
 
-            recorders.setdefault(s, EmbeddingSnapshots(X))
-            return [recorders[s]]
+                recorders.setdefault(s, EmbeddingSnapshots(X))
+                return [recorders[s]]
 
-        selection = None
-        if k == "auto":
-            from deepclust.model_selection import DEFAULT_K_RANGE
-            from deepclust.model_selection._fit import select_k_for_method
-            from deepclust.train import observe_training
+            selection = None
+            if k == "auto":
+                from deepclust.model_selection import DEFAULT_K_RANGE
+                from deepclust.model_selection._fit import select_k_for_method
+                from deepclust.train import observe_training
 
-            k_range = list(k_range) if k_range is not None else list(range(DEFAULT_K_RANGE[0], DEFAULT_K_RANGE[1] + 1))
-            # With one seed the sweep's embedding is the final model's pretraining: record it.
-            with observe_training(*(observers(seed) if seeds is None else ())):
-                selection, sweep_embedding, _ = select_k_for_method(
-                    X, method, seed=first_seed, k_range=k_range, embedding_options=options, n_bootstrap=n_bootstrap, progress=progress
+                k_range = list(k_range) if k_range is not None else list(range(DEFAULT_K_RANGE[0], DEFAULT_K_RANGE[1] + 1))
+                # With one seed the sweep's embedding is the final model's pretraining: record it.
+                with observe_training(*(observers(seed) if seeds is None else ())):
+                    selection, sweep_embedding, _ = select_k_for_method(
+                        X, method, seed=first_seed, k_range=k_range, embedding_options=options, n_bootstrap=n_bootstrap, progress=progress
+                    )
+                k = selection.k
+                estimator = build_method(method, k, first_seed, embedding=options, verbose=options.get("verbose"))
+                if sweep_embedding is not None and seeds is None:
+                    # One seed: the final model starts from the embedding the sweep learned.
+                    sweep_embedding.save(tmp / ".sweep_embedding")
+                    estimator.set_params(embedding=str(tmp / ".sweep_embedding"))
+                selection.write(tmp, plot=plot)
+            seed_fits = None
+            if seeds is not None:
+                from deepclust.model_selection._fit import fit_seeds
+
+                seed_fits = fit_seeds(
+                    lambda s: build_method(method, k, s, embedding=options, verbose=options.get("verbose")),
+                    X, seeds, y_true=dataset.y, observers=observers, progress=progress,
                 )
-            k = selection.k
-            estimator = build_method(method, k, first_seed, embedding=options, verbose=options.get("verbose"))
-            if sweep_embedding is not None and seeds is None:
-                # One seed: the final model starts from the embedding the sweep learned.
-                sweep_embedding.save(tmp / ".sweep_embedding")
-                estimator.set_params(embedding=str(tmp / ".sweep_embedding"))
-            selection.write(tmp, plot=plot)
-        seed_fits = None
-        if seeds is not None:
-            from deepclust.model_selection._fit import fit_seeds
+                estimator = seed_fits.estimators[seed_fits.best]
+                seed = seeds[seed_fits.best]
+                labels = seed_fits.labels()
+            else:
+                from deepclust.train import observe_training
 
-            seed_fits = fit_seeds(
-                lambda s: build_method(method, k, s, embedding=options, verbose=options.get("verbose")),
-                X, seeds, y_true=dataset.y, observers=observers, progress=progress,
-            )
-            estimator = seed_fits.estimators[seed_fits.best]
-            seed = seeds[seed_fits.best]
-            labels = seed_fits.labels()
-        else:
-            from deepclust.train import observe_training
-
-            with observe_training(*observers(seed)):
-                estimator.fit(X)
-            labels = np.asarray(estimator.labels_)
+                with observe_training(*observers(seed)):
+                    estimator.fit(X)
+                labels = np.asarray(estimator.labels_)
         seconds = time.perf_counter() - t0
         Z = estimator.transform(X)
         metrics = evaluate(labels, X=Z, y_true=dataset.y)
@@ -233,12 +287,13 @@ def fit_run(
             ax = plot_embedding(Z, labels, title=f"{method} on {dataset.name}: {k} clusters", random_state=0)
             save_figure(ax.figure, tmp / "embedding.png")
         if (tmp / ".sweep_embedding").exists():
-            import shutil
-
             shutil.rmtree(tmp / ".sweep_embedding")
             estimator.set_params(embedding=None)  # the saved model is self-contained; the path is gone
         estimator.save(tmp / "model")
-    return RunResult(out_dir=out, labels=labels, metrics=doc, seconds=seconds, model=estimator, embedding=Z)
+    if ckpt is not None:  # the run folder is complete: the checkpoints have served
+        shutil.rmtree(folder, ignore_errors=True)
+    resumed = tuple(ckpt.resumed_phases) if ckpt is not None else ()
+    return RunResult(out_dir=out, labels=labels, metrics=doc, seconds=seconds, model=estimator, embedding=Z, resumed_phases=resumed)
 
 
 def _is_deep(method: str) -> bool:

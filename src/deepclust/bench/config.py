@@ -96,6 +96,18 @@ def _check_keys(table: dict, allowed: set, where: str) -> None:
             raise ValueError(f"unknown key {key!r} in {where}{extra}; allowed: {', '.join(sorted(allowed))}")
 
 
+def _check_method_options(i: int, spec: MethodSpec) -> None:
+    """Refuse unknown method options now (with build_method's did-you-mean), not in every cell later."""
+    from deepclust.methods import build_method
+
+    for key in [None, *spec.per_dataset]:
+        params = spec.params if key is None else spec.params_for(key)
+        try:
+            build_method(spec.name, 2, 0, **params)
+        except (ValueError, TypeError) as exc:
+            raise ValueError(f"methods[{i}] ({spec.key}): {exc}") from None
+
+
 def load_config(config: str | Path | dict) -> BenchConfig:
     """Parse and validate a benchmark config from a TOML file or a dict.
 
@@ -161,6 +173,7 @@ def load_config(config: str | Path | dict) -> BenchConfig:
         if pretrain == "shared" and not METHODS[m["name"]].deep:
             raise ValueError(f"methods[{i}]: {m['name']!r} has no autoencoder to pretrain, so pretrain = 'shared' does not apply")
         methods.append(MethodSpec(m.get("label") or m["name"], m["name"], dict(m.get("params", {})), {k: dict(v) for k, v in per.items()}, pretrain))
+        _check_method_options(i, methods[-1])
 
     for what, items in (("dataset", [d.key for d in datasets]), ("method", [m.key for m in methods])):
         dup = {x for x in items if items.count(x) > 1}

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import re
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -60,6 +61,11 @@ def load_table(
     Dataset
         ``X`` float32 of shape (n_samples, n_features), ``y`` or None, string ``sample_ids``.
 
+    Warns
+    -----
+    UserWarning
+        Naming the feature columns that hold a single value (kept; they carry no information).
+
     Raises
     ------
     FileNotFoundError
@@ -104,11 +110,28 @@ def load_table(
                 "a .npy/.npz file has none (store labels as array 'y' and ids as 'ids' in an .npz)"
             )
         return _load_array(path, transpose=transpose, name=name)
-    frame = _read_frame(path, suffix, transpose)
+    frame = _read_frame(path, suffix, transpose, names=(id_column, label_column))
     return _frame_to_dataset(frame, path, label_column=label_column, id_column=id_column, name=name)
 
 
-def _read_frame(path: Path, suffix: str, transpose: bool) -> pd.DataFrame:
+# The cells pandas reads as missing by default. In columns of names (sample ids, labels, the
+# feature names of a transposed table) they are names: a sample "null", a class "NA".
+_NA_STRINGS = ["", "#N/A", "#N/A N/A", "#NA", "-1.#IND", "-1.#QNAN", "-NaN", "-nan", "1.#IND", "1.#QNAN",
+               "<NA>", "N/A", "NA", "NULL", "NaN", "None", "n/a", "nan", "null"]  # fmt: skip
+
+
+def _read_delimited(path: Path, sep: str, transpose: bool, names) -> pd.DataFrame:
+    header = list(pd.read_csv(path, sep=sep, nrows=0).columns)
+    literal = {c for c in names if c is not None} if not transpose else set()
+    if header and (transpose or str(header[0]).startswith("Unnamed: 0")):
+        literal.add(header[0])  # feature names (transposed) or R-style row names
+    if not literal & set(header):
+        return pd.read_csv(path, sep=sep)
+    na = {c: ([""] if c in literal else _NA_STRINGS) for c in header}  # an empty id or label is still missing
+    return pd.read_csv(path, sep=sep, keep_default_na=False, na_values=na)
+
+
+def _read_frame(path: Path, suffix: str, transpose: bool, names=()) -> pd.DataFrame:
     if path.stat().st_size == 0:
         raise ValueError(f"{str(path)!r} is empty: expected a header and at least one row")
     if suffix == ".parquet":
@@ -118,7 +141,7 @@ def _read_frame(path: Path, suffix: str, transpose: bool) -> pd.DataFrame:
             frame.attrs["index_column"] = str(frame.columns[0])
     else:
         try:
-            frame = pd.read_csv(path, sep=_DELIMITED[suffix])
+            frame = _read_delimited(path, _DELIMITED[suffix], transpose, names)
         except pd.errors.EmptyDataError as exc:
             raise ValueError(f"{str(path)!r} is empty: expected a header and at least one row") from exc
         except pd.errors.ParserError as exc:
@@ -225,7 +248,27 @@ def _numeric_matrix(features: pd.DataFrame, ids: np.ndarray, path: Path) -> np.n
         columns.append(series.to_numpy(dtype=np.float64, na_value=np.nan))
     X = np.column_stack(columns)
     _check_finite(X, [str(c) for c in features.columns], ids, path)
+    _warn_constant(X, [str(c) for c in features.columns], path)
     return X.astype(np.float32)
+
+
+def _warn_constant(X: np.ndarray, feature_names, path: Path) -> None:
+    """Name the feature columns that hold one value only: they cannot separate clusters.
+
+    They are kept (standard scaling maps them to zero). When every column is constant, all rows
+    are identical and the fit itself refuses the data, so no warning is given here.
+    """
+    if X.shape[0] < 2:
+        return
+    constant = np.flatnonzero((X == X[:1]).all(axis=0))
+    if 0 < len(constant) < X.shape[1]:
+        names = ", ".join(repr(feature_names[j]) for j in constant[:5]) + (", ..." if len(constant) > 5 else "")
+        warnings.warn(
+            f"{str(path)!r}: {len(constant)} of {X.shape[1]} feature columns are constant ({names}); they carry no "
+            "information for clustering and are kept as they are (drop them to save time)",
+            UserWarning,
+            stacklevel=4,
+        )
 
 
 def _check_finite(X: np.ndarray, feature_names, ids, path: Path) -> None:
@@ -235,9 +278,9 @@ def _check_finite(X: np.ndarray, feature_names, ids, path: Path) -> None:
     col = int(np.argmax(~finite.all(axis=0)))
     row = int(np.argmax(~finite[:, col]))
     value = X[row, col]
-    kind = "missing (NaN)" if np.isnan(value) else "infinite or beyond float32 range"
+    kind = "a missing (NaN)" if np.isnan(value) else "an infinite (or beyond float32 range)"
     raise ValueError(
-        f"{str(path)!r}: feature {feature_names[col]!r} has a {kind} value at sample {ids[row]!r} "
+        f"{str(path)!r}: feature {feature_names[col]!r} has {kind} value at sample {ids[row]!r} "
         "(first occurrence); impute or drop it before clustering"
     )
 
@@ -288,6 +331,7 @@ def _load_array(path: Path, *, transpose: bool, name: str) -> Dataset:
     X = np.asarray(X, dtype=np.float64)
     feature_names = [f"x{j}" for j in range(X.shape[1])]
     _check_finite(X, feature_names, ids, path)
+    _warn_constant(X, feature_names, path)
     return Dataset(
         name=name,
         X=X.astype(np.float32),

@@ -22,10 +22,44 @@ CLUSTERER_NAMES = ("kmeans", "gmm", "gmm-diag", "agglomerative")
 #: Agglomerative clustering keeps an n x n distance structure; above this many points it is
 #: refused before memory runs out (70,000 points would need about 40 GB).
 AGGLOMERATIVE_MAX_SAMPLES = 20_000
+#: The same limit for the other scikit-learn clusterers that build a dense n x n matrix:
+#: SpectralClustering with a dense affinity ("rbf", the default) and AffinityPropagation.
+QUADRATIC_MAX_SAMPLES = 20_000
 
 
-def make_clusterer(spec, n_clusters: int, seed: int):
+def check_quadratic(clusterer, n_samples: int) -> None:
+    """Refuse a clusterer that would build a dense n x n matrix of more than the limit's size.
+
+    Called before anything is trained (so a long pretraining is not wasted) and again just
+    before the clusterer is fitted. Raises ValueError naming the estimator, the size and
+    the way out.
+    """
+    from sklearn.cluster import AffinityPropagation, SpectralClustering
+
+    if isinstance(clusterer, AgglomerativeClustering):
+        if n_samples > AGGLOMERATIVE_MAX_SAMPLES:
+            raise ValueError(
+                f"agglomerative clustering of {n_samples} points needs O(n^2) memory; it is limited to "
+                f"{AGGLOMERATIVE_MAX_SAMPLES} points. Use 'kmeans' or 'gmm', or subsample"
+            )
+        return
+    dense = isinstance(clusterer, AffinityPropagation) or (
+        isinstance(clusterer, SpectralClustering) and clusterer.affinity not in ("nearest_neighbors", "precomputed_nearest_neighbors")
+    )
+    if dense and n_samples > QUADRATIC_MAX_SAMPLES:
+        gb = 8.0 * n_samples**2 / 1e9
+        hint = " or SpectralClustering(affinity='nearest_neighbors')" if isinstance(clusterer, SpectralClustering) else ""
+        raise ValueError(
+            f"{type(clusterer).__name__} of {n_samples} points builds a dense {n_samples} x {n_samples} matrix (about "
+            f"{gb:.0f} GB); it is limited to {QUADRATIC_MAX_SAMPLES} points. Use 'kmeans' or 'gmm'{hint}, or subsample"
+        )
+
+
+def make_clusterer(spec, n_clusters: int, seed: int, *, n_samples: int | None = None):
     """Build an unfitted clusterer from a name or clone a scikit-learn clusterer object.
+
+    With ``n_samples``, a clusterer that needs O(n^2) memory is refused now if the data are
+    too large for it (see :func:`check_quadratic`).
 
     Parameters
     ----------
@@ -36,6 +70,13 @@ def make_clusterer(spec, n_clusters: int, seed: int):
     n_clusters : int
     seed : int
     """
+    est = _make_clusterer(spec, n_clusters, seed)
+    if n_samples is not None:
+        check_quadratic(est, n_samples)
+    return est
+
+
+def _make_clusterer(spec, n_clusters: int, seed: int):
     if isinstance(spec, str):
         if spec == "kmeans":
             return KMeans(n_clusters=n_clusters, n_init=10, random_state=seed)
@@ -56,11 +97,7 @@ def make_clusterer(spec, n_clusters: int, seed: int):
 
 def fit_clusterer(clusterer, Z: np.ndarray) -> np.ndarray:
     """Fit ``clusterer`` on ``Z`` (n, k) and return its training labels."""
-    if isinstance(clusterer, AgglomerativeClustering) and Z.shape[0] > AGGLOMERATIVE_MAX_SAMPLES:
-        raise ValueError(
-            f"agglomerative clustering of {Z.shape[0]} points needs O(n^2) memory; it is limited to "
-            f"{AGGLOMERATIVE_MAX_SAMPLES} points. Use 'kmeans' or 'gmm', or subsample"
-        )
+    check_quadratic(clusterer, Z.shape[0])
     if hasattr(clusterer, "fit_predict"):
         labels = clusterer.fit_predict(Z)
     else:

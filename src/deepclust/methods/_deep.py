@@ -68,11 +68,12 @@ def encode_all(autoencoder: nn.Module, X: torch.Tensor, chunk_size: int = CHUNK,
 
 
 class ClusterSizeMonitor:
-    """Records the smallest cluster size and warns once when a cluster has emptied.
+    """Records the cluster sizes and warns once, with the sizes, when a cluster has emptied.
 
-    An empty cluster in DEC/DCN is a collapse: a centre no point is nearest to anymore, which
-    the method never recovers from. The fit goes on (the other clusters are still valid), but
-    the user is told, and ``history_["min_cluster_size"]`` shows when it happened.
+    An empty cluster in DEC/DCN/VaDE is a collapse: a centre no point is nearest to anymore,
+    which the method never recovers from. The fit goes on (the other clusters are still
+    valid), but the user is told, and ``history_`` shows when it happened:
+    ``cluster_sizes`` (the K sizes), ``min_cluster_size`` and ``n_empty_clusters`` per record.
     """
 
     def __init__(self, n_clusters: int, method: str, history: dict[str, list]) -> None:
@@ -82,16 +83,33 @@ class ClusterSizeMonitor:
     def record(self, labels: torch.Tensor, where: str) -> None:
         sizes = torch.bincount(labels.reshape(-1), minlength=self.n_clusters)
         n_empty = int((sizes == 0).sum())
+        self.history.setdefault("cluster_sizes", []).append([int(s) for s in sizes.tolist()])
         self.history.setdefault("min_cluster_size", []).append(int(sizes.min()))
         self.history.setdefault("n_empty_clusters", []).append(n_empty)
         if n_empty and not self.warned:
-            self.warned = True
-            warnings.warn(
-                f"{self.method}: {n_empty} of {self.n_clusters} clusters became empty ({where}); the result has "
-                f"fewer clusters than asked for. Try fewer clusters, a smaller learning rate or a longer pretraining",
-                RuntimeWarning,
-                stacklevel=2,
-            )
+            self._warn(self.history["cluster_sizes"][-1], n_empty, where)
+
+    def _warn(self, sizes: list[int], n_empty: int, where: str) -> None:
+        self.warned = True
+        warnings.warn(
+            f"{self.method}: {n_empty} of {self.n_clusters} clusters became empty ({where}; cluster sizes {sizes}); "
+            "the result has fewer clusters than asked for. Try fewer clusters, a smaller learning rate or a longer pretraining",
+            RuntimeWarning,
+            stacklevel=3,
+        )
+
+    # For checkpoints: the history records so far (the callbacks that own a monitor save it).
+    def state_dict(self) -> dict:
+        return {"history": {k: list(v) for k, v in self.history.items()}}
+
+    def load_state_dict(self, state: dict) -> None:
+        self.history.clear()
+        self.history.update({k: list(v) for k, v in state["history"].items()})
+        self.warned = False
+        empty = [i for i, n in enumerate(self.history.get("n_empty_clusters", [])) if n]
+        if empty:  # the warning went to the interrupted process: repeat it for this one
+            i = empty[0]
+            self._warn(self.history["cluster_sizes"][i], self.history["n_empty_clusters"][i], "before the checkpoint this fit resumed from")
 
 
 def _check_positive_int(est, *names: str) -> None:
@@ -152,7 +170,7 @@ class DeepClusteringModel(Float32OutputMixin, ClusterMixin, TransformerMixin, Ba
         """
         self._check_params()
         X = check_array_2d(X, min_samples=2)
-        k = check_n_clusters(self.n_clusters, X.shape[0])
+        k = check_n_clusters(self.n_clusters, X.shape[0], X=X)
         rng = seed_stream(self.random_state)
         emb_seed, head_seed, train_seed = draw_seed(rng), draw_seed(rng), draw_seed(rng)
         embedding = self._default_embedding() if self.embedding is None else self.embedding

@@ -15,14 +15,27 @@ from deepclust.methods._persist import load_model, nested_state, prefixed, regis
 from deepclust.methods.embedding import AutoencoderEmbedding
 
 
-def check_n_clusters(n_clusters, n_samples: int) -> int:
-    """Validate the number of clusters against the data size."""
+def check_n_clusters(n_clusters, n_samples: int, *, X: np.ndarray | None = None) -> int:
+    """Validate the number of clusters against the data size (and, given ``X``, its content).
+
+    Raises
+    ------
+    ValueError
+        ``n_clusters`` is not an integer in [2, n_samples], or every row of ``X`` is the same
+        (a constant data set has no clusters; typically a column mix-up or an empty export).
+    """
     if not isinstance(n_clusters, (int, np.integer)) or isinstance(n_clusters, bool):
         raise ValueError(f"n_clusters must be an integer, got {n_clusters!r}")
     if n_clusters < 2:
         raise ValueError(f"n_clusters must be at least 2, got {n_clusters}")
     if n_clusters > n_samples:
         raise ValueError(f"n_clusters={n_clusters} is larger than the number of samples ({n_samples})")
+    # (rows 0 and 1 differ in almost every data set: that test first keeps the check cheap)
+    if X is not None and X.shape[0] > 1 and not (X[1] != X[0]).any() and bool((X == X[:1]).all()):
+        raise ValueError(
+            f"all {X.shape[0]} rows of X are identical, so there is nothing to cluster; expected data with at least "
+            f"{int(n_clusters)} distinct rows (check the columns that were read)"
+        )
     return int(n_clusters)
 
 
@@ -98,10 +111,10 @@ class AutoencoderClustering(Float32OutputMixin, ClusterMixin, TransformerMixin, 
     def fit(self, X, y=None):
         """Fit the embedding, then the clusterer on the codes; ``y`` is ignored."""
         X = check_array_2d(X, min_samples=2)
-        k = check_n_clusters(self.n_clusters, X.shape[0])
+        k = check_n_clusters(self.n_clusters, X.shape[0], X=X)
         rng = seed_stream(self.random_state)
         emb_seed, clu_seed = draw_seed(rng), draw_seed(rng)
-        clusterer = make_clusterer(self.clusterer, k, clu_seed)  # validate before training
+        clusterer = make_clusterer(self.clusterer, k, clu_seed, n_samples=X.shape[0])  # validate before training
         embedding = self._default_embedding() if self.embedding is None else self.embedding
         self.embedding_, Z = fit_embedding(embedding, emb_seed, X)
         self._assigner, self.labels_ = fit_assigner(clusterer, Z)

@@ -25,6 +25,12 @@ class _EpochAssignments(Callback):
     def __init__(self, monitor: ClusterSizeMonitor) -> None:
         self.monitor, self.seen = monitor, []
 
+    def state_dict(self) -> dict:  # between epochs ``seen`` is empty; the centroids are module buffers
+        return {"monitor": self.monitor.state_dict()}
+
+    def load_state_dict(self, state: dict) -> None:
+        self.monitor.load_state_dict(state["monitor"])
+
     def on_epoch_begin(self, state: TrainState) -> None:
         self.seen = []
 
@@ -84,7 +90,8 @@ class DCN(DeepClusteringModel):
         Nearest centroid of each final training code.
     history_ : dict of str to list
         ``pretrain_*``; per clustering epoch ``loss``, ``reconstruction``, ``clustering``
-        (the unweighted k-means term), ``seconds``, ``min_cluster_size``, ``n_empty_clusters``.
+        (the unweighted k-means term), ``seconds``, ``cluster_sizes`` (the K sizes),
+        ``min_cluster_size``, ``n_empty_clusters``.
     n_iter_ : int
     n_features_in_ : int
 

@@ -41,6 +41,15 @@ class TargetUpdate(Callback):
         self.previous, self.monitor, self.history = init_labels, monitor, history
         self.P: torch.Tensor | None = None  # (n_samples, K), the current targets
 
+    def state_dict(self) -> dict:
+        return {"P": self.P, "previous": self.previous, "monitor": self.monitor.state_dict()}
+
+    def load_state_dict(self, state: dict) -> None:
+        device = self.X.device
+        self.P = None if state["P"] is None else state["P"].to(device)
+        self.previous = state["previous"].to(device)
+        self.monitor.load_state_dict(state["monitor"])  # also restores this callback's history
+
     @torch.no_grad()
     def on_batch_begin(self, state: TrainState) -> None:
         if state.step % self.update_interval:
@@ -108,8 +117,8 @@ class DEC(DeepClusteringModel):
         The head's assignments of the final training codes (not a k-means re-run).
     history_ : dict of str to list
         ``pretrain_*``: the embedding's per-epoch history. ``loss``, ``seconds``, ``epoch``:
-        per clustering epoch. ``update_step``, ``delta_label``, ``min_cluster_size``,
-        ``n_empty_clusters``: per target update.
+        per clustering epoch. ``update_step``, ``delta_label``, ``cluster_sizes`` (the K
+        sizes), ``min_cluster_size``, ``n_empty_clusters``: per target update.
     n_iter_ : int
         Optimiser steps taken in the clustering phase.
     stop_reason_ : str or None
@@ -119,7 +128,7 @@ class DEC(DeepClusteringModel):
     Warns
     -----
     RuntimeWarning
-        Once, if a cluster loses all its points during training.
+        Once, with the cluster sizes, if a cluster loses all its points during training.
 
     Examples
     --------

@@ -105,13 +105,13 @@ class N2D(Float32OutputMixin, ClusterMixin, TransformerMixin, BaseEstimator):
     def fit(self, X, y=None):
         """Fit embedding, manifold and mixture on ``X`` (n_samples, n_features); ``y`` is ignored."""
         X = check_array_2d(X, min_samples=2)
-        k = check_n_clusters(self.n_clusters, X.shape[0])
+        k = check_n_clusters(self.n_clusters, X.shape[0], X=X)
         rng = seed_stream(self.random_state)
         emb_seed, man_seed, clu_seed = draw_seed(rng), draw_seed(rng), draw_seed(rng)
         if self.clusterer is None:
             clusterer = GaussianMixture(n_components=k, covariance_type="full", random_state=clu_seed)
         else:
-            clusterer = make_clusterer(self.clusterer, k, clu_seed)
+            clusterer = make_clusterer(self.clusterer, k, clu_seed, n_samples=X.shape[0])
         manifold = self._make_manifold(k, man_seed, X.shape[0])
         embedding = self.embedding
         if embedding is None:

@@ -40,8 +40,8 @@ class RawClustering(ClusterMixin, BaseEstimator):
 
     def fit(self, X, y=None):
         X = check_array_2d(X, min_samples=2)
-        k = check_n_clusters(self.n_clusters, X.shape[0])
-        clusterer = make_clusterer(self.clusterer, k, draw_seed(seed_stream(self.random_state)))
+        k = check_n_clusters(self.n_clusters, X.shape[0], X=X)
+        clusterer = make_clusterer(self.clusterer, k, draw_seed(seed_stream(self.random_state)), n_samples=X.shape[0])
         self._assigner, self.labels_ = fit_assigner(clusterer, X)
         self.clusterer_ = clusterer
         self.cluster_centers_ = self._assigner.centers(X, self.labels_)

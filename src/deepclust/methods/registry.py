@@ -119,7 +119,9 @@ def build_method(name: str, n_clusters: int, seed, *, embedding: dict | None = N
             raise ValueError(f"method {name!r} has no option {key!r}{extra}; its options: {', '.join(known)}")
     for key in emb_opts:
         if key not in emb_params:
-            raise ValueError(f"method {name!r}: the embedding has no option {key!r}; its options: {', '.join(sorted(emb_params))}")
+            hint = difflib.get_close_matches(key, sorted(emb_params), n=1)
+            extra = f" (did you mean {hint[0]!r}?)" if hint else ""
+            raise ValueError(f"method {name!r}: the embedding has no option {key!r}{extra}; its options: {', '.join(sorted(emb_params))}")
     kwargs = {**spec.fixed, **method_opts}
     if spec.deep:
         if spec.latent_is_k:

@@ -37,13 +37,19 @@ class StepDecay(Callback):
         state.logs["lr"] = float(self.scheduler.get_last_lr()[0])
         self.scheduler.step()
 
+    def state_dict(self) -> dict:
+        return self.scheduler.state_dict()
+
+    def load_state_dict(self, state: dict) -> None:
+        self.scheduler.load_state_dict(state)
+
 
 class ClusterSizes(Callback):
     """After each epoch: label every sample by the prior on its posterior mean and record the sizes.
 
-    ``history["cluster_sizes"]`` gets the (K,) sizes per epoch; ``min_cluster_size`` and
-    ``n_empty_clusters`` come from :class:`ClusterSizeMonitor`, which warns once when a
-    component has lost all its points (a collapsed cluster).
+    :class:`ClusterSizeMonitor` records ``cluster_sizes`` (the K sizes), ``min_cluster_size``
+    and ``n_empty_clusters`` per epoch, and warns once when a component has lost all its
+    points (a collapsed cluster).
     """
 
     def __init__(self, X: torch.Tensor, model: nn.ModuleDict, monitor: ClusterSizeMonitor, history: dict) -> None:
@@ -58,9 +64,13 @@ class ClusterSizes(Callback):
             labels = torch.cat([prior.predict(vae.encode(self.X[i : i + CHUNK])[0].float()) for i in range(0, self.X.shape[0], CHUNK)])
         finally:
             vae.train(was_training)
-        sizes = torch.bincount(labels, minlength=prior.n_clusters)
-        self.history.setdefault("cluster_sizes", []).append([int(s) for s in sizes.tolist()])
-        self.monitor.record(labels, f"epoch {state.epoch}")
+        self.monitor.record(labels, f"epoch {state.epoch}")  # records the sizes too
+
+    def state_dict(self) -> dict:
+        return {"monitor": self.monitor.state_dict()}
+
+    def load_state_dict(self, state: dict) -> None:
+        self.monitor.load_state_dict(state["monitor"])
 
 
 @register_model
@@ -188,7 +198,7 @@ class VaDE(DeepClusteringModel):
         self._check_params()
         X = check_array_2d(X, min_samples=2)
         check_recon(self.recon, X)
-        k = check_n_clusters(self.n_clusters, X.shape[0])
+        k = check_n_clusters(self.n_clusters, X.shape[0], X=X)
         rng = seed_stream(self.random_state)
         emb_seed, head_seed, train_seed = draw_seed(rng), draw_seed(rng), draw_seed(rng)
         embedding = self._default_embedding() if self.embedding is None else self.embedding

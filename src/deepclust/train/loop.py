@@ -36,7 +36,17 @@ class TrainState:
 
 
 class Callback:
-    """Hooks into :func:`fit_module`. Override what you need; set ``state.stop`` to end training."""
+    """Hooks into :func:`fit_module`. Override what you need; set ``state.stop`` to end training.
+
+    A callback that keeps state across epochs (targets, counters, a schedule) returns it from
+    :meth:`state_dict` (JSON values and tensors) and takes it back in :meth:`load_state_dict`,
+    so that checkpoints (:func:`deepclust.train.checkpointing`) can resume it exactly.
+    """
+
+    def state_dict(self) -> dict:
+        return {}
+
+    def load_state_dict(self, state: dict) -> None: ...
 
     def on_train_begin(self, state: TrainState) -> None: ...
 
@@ -67,6 +77,12 @@ class EarlyStopping(Callback):
 
     def on_train_begin(self, state: TrainState) -> None:
         self.best, self.wait = float("inf"), 0
+
+    def state_dict(self) -> dict:
+        return {"best": self.best, "wait": self.wait}
+
+    def load_state_dict(self, state: dict) -> None:
+        self.best, self.wait = float(state["best"]), int(state["wait"])
 
     def on_epoch_end(self, state: TrainState) -> None:
         value = state.logs[self.monitor]
@@ -117,7 +133,9 @@ def fit_module(
         Show a tqdm bar over epochs on stderr.
     start_epoch : int
         First epoch to run (for resuming); the shuffles of earlier epochs are replayed so a
-        resumed run sees the same batches as an uninterrupted one.
+        resumed run sees the same batches as an uninterrupted one. Inside a
+        :func:`deepclust.train.checkpointing` block the loop writes checkpoints itself and, with
+        ``resume=True``, starts from its checkpoint instead.
     state : TrainState, optional
         Continue from a previous state (its history and step count).
     max_steps : int, optional
@@ -144,16 +162,26 @@ def fit_module(
         state = TrainState(module=module, optimizer=optimizer, epochs=epochs)
     state.epochs = epochs
     state.stop, state.stop_reason = False, None
-    for _ in range(start_epoch):  # replay the shuffles of the epochs already done
-        torch.randperm(n, generator=generator)
+    # Inside a deepclust.train.checkpointing() block: checkpoints, and resuming from them.
+    from deepclust.train.checkpoint import open_phase  # here: that module builds on this one
+
+    checkpoint = open_phase(module, optimizer, generator, tensors, epochs=epochs, batch_size=batch_size, max_steps=max_steps, desc=desc, callbacks=callbacks)
+    if checkpoint is not None:
+        callbacks = [*callbacks, checkpoint]  # last, so it saves the other callbacks' epoch-end state
+    for cb in callbacks:
+        cb.on_train_begin(state)
+    resumed_at = checkpoint.restore(state) if checkpoint is not None else None
+    if resumed_at is not None:
+        start_epoch = resumed_at  # the generator's state was restored with the rest
+    else:
+        for _ in range(start_epoch):  # replay the shuffles of the epochs already done
+            torch.randperm(n, generator=generator)
 
     bar = None
     if progress:
         from tqdm.auto import tqdm
 
-        bar = tqdm(total=epochs, initial=start_epoch, desc=desc, unit="epoch", leave=False)
-    for cb in callbacks:
-        cb.on_train_begin(state)
+        bar = tqdm(total=epochs, initial=min(start_epoch, epochs), desc=desc, unit="epoch", leave=False)
     use_autocast = autocast_dtype is not None
     try:
         for epoch in range(start_epoch, epochs):
