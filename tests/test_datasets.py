@@ -372,3 +372,10 @@ def test_error_1d_npy_and_labels_on_npy(tmp_path):
     np.save(tmp_path / "m.npy", np.ones((2, 2)))
     with pytest.raises(ValueError, match="label_column and id_column need a table"):
         load_table(tmp_path / "m.npy", label_column="y")
+
+
+def test_csv_values_at_the_float32_limit_round_trip(tmp_path):
+    # pandas' default parser can land one unit above FLT_MAX; the loader parses exactly.
+    X = np.array([[np.finfo(np.float32).max, -np.finfo(np.float32).max], [1e-45, 3.4028233e38]], dtype=np.float32)
+    pd.DataFrame(X.astype(np.float64), columns=["a", "b"]).to_csv(tmp_path / "x.csv", index=False)
+    np.testing.assert_array_equal(load_table(tmp_path / "x.csv").X, X)

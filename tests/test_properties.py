@@ -23,7 +23,8 @@ from hypothesis.extra.numpy import arrays
 from deepclust.datasets import load_table
 from deepclust.metrics import ami, ari, calinski_harabasz, cluster_accuracy, davies_bouldin, nmi, purity, silhouette
 
-SETTINGS = settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+# derandomize: CI sees the same examples every run (a failure reproduces); raise max_examples locally to search wider.
+SETTINGS = settings(max_examples=30, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
 
 # -- loaders --------------------------------------------------------------------------------------
 _finite32 = st.floats(allow_nan=False, allow_infinity=False, width=32)

@@ -125,10 +125,12 @@ def _read_delimited(path: Path, sep: str, transpose: bool, names) -> pd.DataFram
     literal = {c for c in names if c is not None} if not transpose else set()
     if header and (transpose or str(header[0]).startswith("Unnamed: 0")):
         literal.add(header[0])  # feature names (transposed) or R-style row names
+    # round_trip: pandas' default fast parser can miss the nearest double by one unit, which
+    # turned a float32 extreme (3.4028235e38, written as text) into "beyond float32 range".
     if not literal & set(header):
-        return pd.read_csv(path, sep=sep)
+        return pd.read_csv(path, sep=sep, float_precision="round_trip")
     na = {c: ([""] if c in literal else _NA_STRINGS) for c in header}  # an empty id or label is still missing
-    return pd.read_csv(path, sep=sep, keep_default_na=False, na_values=na)
+    return pd.read_csv(path, sep=sep, keep_default_na=False, na_values=na, float_precision="round_trip")
 
 
 def _read_frame(path: Path, suffix: str, transpose: bool, names=()) -> pd.DataFrame:
