@@ -19,6 +19,7 @@ import time
 import numpy as np
 from sklearn.cluster import KMeans
 from sklearn.datasets import make_blobs
+from threadpoolctl import threadpool_limits
 
 from deepclust.bench._results import COLUMNS, append_rows, command_line, device_description, git_commit, parse_seeds, peak_rss_mb
 from deepclust.methods.kmeans_fast import FastKMeans
@@ -48,13 +49,15 @@ def main() -> None:
     common = {"dataset": f"blobs-{args.n // 1000}k-10d", "n_samples": args.n, "device": device_description("cpu"), "commit": git_commit(), "command": command_line()}
     for seed in parse_seeds(args.seeds):
         rows = []
-        for method, est in (
-            ("sklearn-kmeans", KMeans(args.k, n_init=args.n_init, max_iter=300, tol=1e-4, random_state=seed)),
-            ("kmeans-fast", FastKMeans(args.k, n_init=args.n_init, max_iter=300, tol=1e-4, random_state=seed)),
+        for method, est, threads in (
+            ("sklearn-kmeans", KMeans(args.k, n_init=args.n_init, max_iter=300, tol=1e-4, random_state=seed), None),
+            ("sklearn-kmeans-1thread", KMeans(args.k, n_init=args.n_init, max_iter=300, tol=1e-4, random_state=seed), 1),
+            ("kmeans-fast", FastKMeans(args.k, n_init=args.n_init, max_iter=300, tol=1e-4, random_state=seed), None),
         ):
-            t0 = time.perf_counter()
-            est.fit(X)
-            seconds = time.perf_counter() - t0
+            with threadpool_limits(threads):
+                t0 = time.perf_counter()
+                est.fit(X)
+                seconds = time.perf_counter() - t0
             labels = np.asarray(est.labels_)
             rows.append({
                 **common,

@@ -17,7 +17,7 @@ from sklearn.metrics import pairwise_distances_argmin
 from sklearn.mixture import BayesianGaussianMixture, GaussianMixture
 from sklearn.neighbors import KNeighborsClassifier
 
-CLUSTERER_NAMES = ("kmeans", "gmm", "gmm-diag", "agglomerative", "kmeans-fast")
+CLUSTERER_NAMES = ("kmeans", "gmm", "gmm-diag", "agglomerative")
 
 #: Agglomerative clustering keeps an n x n distance structure; above this many points it is
 #: refused before memory runs out (70,000 points would need about 40 GB).
@@ -29,27 +29,27 @@ def make_clusterer(spec, n_clusters: int, seed: int):
 
     Parameters
     ----------
-    spec : {"kmeans", "gmm", "gmm-diag", "agglomerative", "kmeans-fast"} or estimator
-        Names give k-means (k-means++, 10 inits), a full- or diagonal-covariance GMM, Ward
-        linkage, or :class:`~deepclust.methods.kmeans_fast.FastKMeans` (the 10 inits on a
-        100,000-row sample, then refined on all rows: for millions of points). An
+    spec : {"kmeans", "gmm", "gmm-diag", "agglomerative"} or estimator
+        Names give k-means (k-means++, 10 inits), a full- or diagonal-covariance GMM, or Ward
+        linkage. k-means is :class:`~deepclust.methods.kmeans_fast.FastKMeans`: up to
+        100,000 rows it *is* scikit-learn's ``KMeans(n_init=10, random_state=seed)`` (same
+        call, same labels); above, its 10 restarts run on a 100,000-row sample and the best
+        is refined on all rows, which reaches the same inertia several times faster. An
         object is cloned; if it has a ``random_state`` parameter left at None, it gets ``seed``.
     n_clusters : int
     seed : int
     """
     if isinstance(spec, str):
         if spec == "kmeans":
-            return KMeans(n_clusters=n_clusters, n_init=10, random_state=seed)
+            from deepclust.methods.kmeans_fast import FastKMeans
+
+            return FastKMeans(n_clusters=n_clusters, n_init=10, random_state=seed)
         if spec == "gmm":
             return GaussianMixture(n_components=n_clusters, covariance_type="full", random_state=seed)
         if spec == "gmm-diag":  # for high-dimensional inputs, where full covariances are too costly
             return GaussianMixture(n_components=n_clusters, covariance_type="diag", random_state=seed)
         if spec == "agglomerative":
             return AgglomerativeClustering(n_clusters=n_clusters, linkage="ward")
-        if spec == "kmeans-fast":
-            from deepclust.methods.kmeans_fast import FastKMeans
-
-            return FastKMeans(n_clusters=n_clusters, n_init=10, random_state=seed)
         raise ValueError(f"unknown clusterer {spec!r}; expected one of {list(CLUSTERER_NAMES)} or a scikit-learn clusterer object")
     if not (hasattr(spec, "fit") and hasattr(spec, "get_params")):
         raise ValueError(f"clusterer must be a name {list(CLUSTERER_NAMES)} or a scikit-learn estimator, got {spec!r}")

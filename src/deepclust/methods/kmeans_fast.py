@@ -55,7 +55,7 @@ def _inertia(X: torch.Tensor, centers: torch.Tensor, labels: torch.Tensor) -> fl
     total = 0.0
     for s in range(0, X.shape[0], CHUNK):
         diff = X[s : s + CHUNK] - centers.to(X)[labels[s : s + CHUNK].to(X.device)]  # (B, d)
-        total += float((diff * diff).sum(dim=1).double().sum())
+        total += float((diff * diff).sum(dtype=torch.float64))  # a flat reduction: fast on CPU
     return total
 
 
@@ -162,7 +162,8 @@ class FastKMeans(ClusterMixin, TransformerMixin, BaseEstimator):
     cluster_centers_ : ndarray of shape (n_clusters, n_features), float32
     labels_ : ndarray of shape (n_samples,), int64
     inertia_ : float
-        Sum of squared distances of the samples to their centre (float64 arithmetic).
+        Sum of squared distances of the samples to their centre (scikit-learn's value for
+        ``backend="sklearn"``, float64 arithmetic for ``"torch"``).
     n_iter_ : int
         Lloyd iterations of the refinement on all rows (of the best run without a sample).
     n_features_in_ : int
@@ -229,12 +230,17 @@ class FastKMeans(ClusterMixin, TransformerMixin, BaseEstimator):
         sampled = self.sample_size is not None and n > self.sample_size
         Xs = X[np.sort(rs.choice(n, int(self.sample_size), replace=False))] if sampled else X
         run = self._run_sklearn if self.backend == "sklearn" else self._run_torch
-        centers, labels, n_iter = run(Xs, None, int(self.n_init), rs)
         if sampled:
-            centers, labels, n_iter = run(X, centers, 1, rs)
-        Xt, C = torch.from_numpy(X), torch.from_numpy(centers)
-        self.inertia_ = _inertia(Xt, C, torch.from_numpy(labels))
-        self.cluster_centers_, self.labels_, self.n_iter_ = centers, labels, int(n_iter)
+            # Restarts on a 100k sample are small jobs: on 2 shared cores, scikit-learn's two
+            # OpenMP threads made them 5x slower than one thread (benchmarks/PERFORMANCE.md).
+            from threadpoolctl import threadpool_limits
+
+            with threadpool_limits(1):
+                centers, _, _, _ = run(Xs, None, int(self.n_init), rs)
+            centers, labels, n_iter, inertia = run(X, centers, 1, rs)
+        else:
+            centers, labels, n_iter, inertia = run(X, None, int(self.n_init), rs)
+        self.inertia_, self.cluster_centers_, self.labels_, self.n_iter_ = float(inertia), centers, labels, int(n_iter)
         self.n_features_in_ = X.shape[1]
         return self
 
@@ -242,7 +248,7 @@ class FastKMeans(ClusterMixin, TransformerMixin, BaseEstimator):
         from sklearn.cluster import KMeans
 
         km = KMeans(int(self.n_clusters), init="k-means++" if init is None else init, n_init=n_init, max_iter=int(self.max_iter), tol=float(self.tol), random_state=rs).fit(X)
-        return km.cluster_centers_.astype(np.float32), km.labels_.astype(np.int64), km.n_iter_
+        return km.cluster_centers_.astype(np.float32), km.labels_.astype(np.int64), km.n_iter_, km.inertia_
 
     def _run_torch(self, X: np.ndarray, init: np.ndarray | None, n_init: int, rs: np.random.RandomState):
         device = resolve_device(self.device)
@@ -259,8 +265,8 @@ class FastKMeans(ClusterMixin, TransformerMixin, BaseEstimator):
             inertia = _inertia(Xt, centers, labels)
             if best is None or inertia < best[0]:
                 best = (inertia, centers, labels, n_iter)
-        _, centers, labels, n_iter = best
-        return centers.float().cpu().numpy(), labels.cpu().numpy().astype(np.int64), n_iter
+        inertia, centers, labels, n_iter = best
+        return centers.float().cpu().numpy(), labels.cpu().numpy().astype(np.int64), n_iter, inertia
 
     def _tensors(self, X) -> tuple[torch.Tensor, torch.Tensor]:
         check_is_fitted(self, "cluster_centers_")
