@@ -9,10 +9,11 @@ from sklearn.base import BaseEstimator, ClusterMixin, TransformerMixin, clone
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted
 
-from deepclust.methods._base import Float32OutputMixin, check_array_2d, draw_seed, seed_stream
+from deepclust.methods._base import Float32OutputMixin, draw_seed, seed_stream
 from deepclust.methods._clusterers import Assigner, fit_assigner, has_predict_proba, make_clusterer
 from deepclust.methods._persist import load_model, nested_state, prefixed, register_model, restore_nested, save_model, unprefixed
 from deepclust.methods.embedding import AutoencoderEmbedding
+from deepclust.methods.streaming import check_array_or_disk
 
 
 def check_n_clusters(n_clusters, n_samples: int) -> int:
@@ -96,8 +97,12 @@ class AutoencoderClustering(Float32OutputMixin, ClusterMixin, TransformerMixin, 
         self.random_state = random_state
 
     def fit(self, X, y=None):
-        """Fit the embedding, then the clusterer on the codes; ``y`` is ignored."""
-        X = check_array_2d(X, min_samples=2)
+        """Fit the embedding, then the clusterer on the codes; ``y`` is ignored.
+
+        ``X`` may be data on disk (a ``.npy``/``.parquet`` path, ``np.memmap``, ...): the
+        autoencoder streams it and only the codes are held in memory.
+        """
+        X = check_array_or_disk(X, min_samples=2)
         k = check_n_clusters(self.n_clusters, X.shape[0])
         rng = seed_stream(self.random_state)
         emb_seed, clu_seed = draw_seed(rng), draw_seed(rng)
@@ -117,7 +122,7 @@ class AutoencoderClustering(Float32OutputMixin, ClusterMixin, TransformerMixin, 
     def transform(self, X) -> np.ndarray:
         """The embedding of ``X``: (n_samples, latent_dim)."""
         check_is_fitted(self, "labels_")
-        return self.embedding_.transform(check_array_2d(X, n_features=self.n_features_in_, owner=type(self).__name__))
+        return self.embedding_.transform(check_array_or_disk(X, n_features=self.n_features_in_, owner=type(self).__name__))
 
     def predict(self, X) -> np.ndarray:
         """Cluster labels for new data; ``predict(X_train)`` equals ``labels_``."""

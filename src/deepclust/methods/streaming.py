@@ -161,6 +161,24 @@ def _open_parquet(path: Path) -> DiskArray:
     return DiskArray(read, (int(starts[-1]), len(schema)), np.float32, str(path))
 
 
+def check_array_or_disk(X, *, min_samples: int = 1, n_features: int | None = None, owner: str | None = None):
+    """:func:`~deepclust.methods._base.check_array_2d` for in-memory input; a :class:`DiskArray`
+    for data on disk (see :func:`is_out_of_core`), checked for size now and for values as read."""
+    from deepclust.methods._base import check_array_2d
+
+    if not is_out_of_core(X):
+        return check_array_2d(X, min_samples=min_samples, n_features=n_features, owner=owner)
+    data = open_array(X)
+    if data.n_samples < min_samples:
+        raise ValueError(f"X has {data.n_samples} sample(s); at least {min_samples} are needed")
+    if data.n_features == 0:
+        raise ValueError(f"X has 0 feature(s) (shape={data.shape}) while a minimum of 1 is required.")
+    if n_features is not None and data.n_features != n_features:
+        who = owner or "the model"
+        raise ValueError(f"X has {data.n_features} features, but {who} is expecting {n_features} features as input (it was fitted with {n_features})")
+    return data
+
+
 def is_out_of_core(X) -> bool:
     """True for inputs read from disk in blocks: a path, an ``np.memmap``, a :class:`DiskArray`,
     or an h5py dataset / zarr array."""
