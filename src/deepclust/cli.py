@@ -101,7 +101,10 @@ def _print_metrics(metrics: dict) -> None:
 
 def _cmd_fit(args) -> int:
     from deepclust.runs import fit_run
+    from deepclust.train import distributed
 
+    distributed.init_from_env(args.device)  # under torchrun: join the process group (no-op otherwise)
+    main = distributed.is_main_process()
     data = _load(args)
     options = {
         "epochs": args.epochs,
@@ -113,16 +116,21 @@ def _cmd_fit(args) -> int:
         "precision": args.precision,
         "verbose": not args.quiet,
     }
-    result = fit_run(
-        data,
-        method=args.method,
-        n_clusters=args.n_clusters,
-        out=args.out,
-        seed=args.seed,
-        scale=args.scale,
-        overwrite=args.overwrite,
-        autoencoder_options=options,
-    )
+    try:
+        result = fit_run(
+            data,
+            method=args.method,
+            n_clusters=args.n_clusters,
+            out=args.out,
+            seed=args.seed,
+            scale=args.scale,
+            overwrite=args.overwrite,
+            autoencoder_options=options,
+        )
+    finally:
+        distributed.shutdown()
+    if not main:  # rank 0 prints and writes
+        return 0
     doc = result.metrics
     print(f"{doc['method']} on {doc['dataset']} ({doc['n_samples']} samples, {doc['n_features']} features): {doc['n_clusters']} clusters in {doc['fit_seconds']:.1f} s")
     _print_metrics(doc["metrics"])

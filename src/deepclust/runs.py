@@ -12,7 +12,9 @@ Layout of ``DIR`` (written atomically: the folder appears complete or not at all
 
 from __future__ import annotations
 
+import contextlib
 import json
+import tempfile
 import time
 from dataclasses import dataclass
 from datetime import datetime
@@ -27,6 +29,7 @@ from deepclust.datasets import Dataset
 from deepclust.methods import build_method, load_model
 from deepclust.metrics import evaluate
 from deepclust.preprocess import apply_scaling, fit_scaling
+from deepclust.train.distributed import is_main_process
 
 
 @dataclass(frozen=True)
@@ -92,6 +95,9 @@ def fit_run(
         Options of the autoencoder (pretraining, for the clustering-loss methods): ``epochs``,
         ``batch_size``, ``latent_dim``, ``lr``, ``network``, ``device``, ``precision``, ``verbose``.
     plot : bool, default=True
+
+    Under ``torchrun`` every rank fits (the training is data-parallel) and only rank 0 writes
+    the run folder; the other ranks return the same result with their files discarded.
     """
     k = _resolve_n_clusters(n_clusters, dataset)
     # The autoencoder options always configure the embedding (pretraining for DEC, IDEC, DCN,
@@ -101,7 +107,8 @@ def fit_run(
     out = Path(out) if out is not None else default_out_dir(dataset.name, method)
     if scale == "auto":
         scale = "none" if dataset.image_shape is not None else "standard"
-    with atomic_directory(out, overwrite=overwrite) as tmp:
+    main = is_main_process()
+    with atomic_directory(out, overwrite=overwrite) if main else _discarded_directory() as tmp:
         X, scaling = fit_scaling(scale, dataset.X)
         t0 = time.perf_counter()
         estimator.fit(X)
@@ -128,13 +135,20 @@ def fit_run(
         history = getattr(getattr(estimator, "embedding_", None), "history_", None)
         if history:
             atomic_write_json(tmp / "history.json", history)
-        if plot:
+        if plot and main:
             from deepclust.plotting import plot_embedding, save_figure
 
             ax = plot_embedding(Z, labels, title=f"{method} on {dataset.name}: {k} clusters", random_state=0)
             save_figure(ax.figure, tmp / "embedding.png")
         estimator.save(tmp / "model")
     return RunResult(out_dir=out, labels=labels, metrics=doc, seconds=seconds, model=estimator)
+
+
+@contextlib.contextmanager
+def _discarded_directory():
+    """Where ranks other than 0 write their (identical) run files: a folder deleted afterwards."""
+    with tempfile.TemporaryDirectory(prefix="deepclust-rank-") as tmp:
+        yield Path(tmp)
 
 
 def _model_folder(path: Path) -> tuple[Path, Path | None]:

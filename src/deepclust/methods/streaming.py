@@ -78,6 +78,12 @@ class DiskArray:
             raise ValueError(f"X contains NaN or infinity (first at row {start + r}, column {c}) in {self.name}; impute or drop them first")
         return block
 
+    def head(self, n: int) -> "DiskArray":
+        """The first ``n`` rows, still on disk (e.g. to time training on growing prefixes)."""
+        if not 0 < n <= self.shape[0]:
+            raise ValueError(f"n must be in 1..{self.shape[0]}, got {n}")
+        return DiskArray(self._read, (n, self.shape[1]), self.dtype, f"{self.name}[:{n}]")
+
     def blocks(self, rows: int) -> Iterator[tuple[int, np.ndarray]]:
         """``(start, block)`` for consecutive blocks of ``rows`` rows, in order."""
         for start in range(0, self.shape[0], rows):
@@ -92,23 +98,28 @@ def _check_numeric(dtype: np.dtype, name: str) -> None:
         raise ValueError(f"{name} must hold real numbers; its dtype is {dtype}")
 
 
-def _npy_array(path: str, offset: int, dtype: np.dtype, shape: tuple[int, int], name: str) -> DiskArray:
-    row_bytes = dtype.itemsize * shape[1]
-    fd = os.open(path, os.O_RDONLY)
+class _FileRows:
+    """Reads rows of a C-ordered array stored at ``offset`` in a file; owns the open descriptor."""
 
-    def read(start: int, stop: int) -> np.ndarray:
-        out = np.empty((stop - start, shape[1]), dtype=dtype)
-        view, pos, done = memoryview(out).cast("B"), offset + start * row_bytes, 0
+    def __init__(self, path: str, offset: int, dtype: np.dtype, shape: tuple[int, int], name: str) -> None:
+        self.offset, self.dtype, self.shape, self.name = offset, dtype, shape, name
+        self.row_bytes = dtype.itemsize * shape[1]
+        self.fd = os.open(path, os.O_RDONLY)
+        weakref.finalize(self, os.close, self.fd)  # closed when the last DiskArray using it goes
+
+    def __call__(self, start: int, stop: int) -> np.ndarray:
+        out = np.empty((stop - start, self.shape[1]), dtype=self.dtype)
+        view, pos, done = memoryview(out).cast("B"), self.offset + start * self.row_bytes, 0
         while done < len(view):  # preadv may return less than asked for on very large reads
-            got = os.preadv(fd, [view[done:]], pos + done)
+            got = os.preadv(self.fd, [view[done:]], pos + done)
             if got == 0:
-                raise ValueError(f"{name} is shorter than its header says (rows {start}:{stop} of {shape[0]})")
+                raise ValueError(f"{self.name} is shorter than its header says (rows {start}:{stop} of {self.shape[0]})")
             done += got
         return out
 
-    array = DiskArray(read, shape, dtype, name)
-    weakref.finalize(array, os.close, fd)  # the file stays open as long as the array lives
-    return array
+
+def _npy_array(path: str, offset: int, dtype: np.dtype, shape: tuple[int, int], name: str) -> DiskArray:
+    return DiskArray(_FileRows(path, offset, dtype, shape, name), shape, dtype, name)
 
 
 def _open_npy(path: Path) -> DiskArray:

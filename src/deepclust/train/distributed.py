@@ -158,11 +158,15 @@ def data_parallel(module: nn.Module, loss_fn: Callable, optimizer: torch.optim.O
     trained = {id(p) for group in optimizer.param_groups for p in group["params"]}
     unused = any(id(p) not in trained for p in module.parameters() if p.requires_grad)
     wrapper = _LossModule(module, loss_fn)
+    # Buffers are synced from rank 0 when DDP is built, not before every forward pass.
+    import inspect
+
+    no_buffer_sync = {"forward_sync_buffers": False} if "forward_sync_buffers" in inspect.signature(DistributedDataParallel).parameters else {"broadcast_buffers": False}
     ddp = DistributedDataParallel(
         wrapper,
         device_ids=[device.index if device.index is not None else torch.cuda.current_device()] if device.type == "cuda" else None,
-        broadcast_buffers=False,
         find_unused_parameters=unused,
+        **no_buffer_sync,
     )
 
     def run(_module: nn.Module, batch: tuple[torch.Tensor, ...], state):
