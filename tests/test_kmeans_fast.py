@@ -8,6 +8,7 @@ import torch
 from sklearn.cluster import KMeans
 from sklearn.datasets import make_blobs
 from sklearn.metrics import adjusted_rand_score
+from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from deepclust.methods import RawClustering
 from deepclust.methods._clusterers import make_clusterer
@@ -94,3 +95,8 @@ def test_kmeans_plusplus_picks_distinct_data_points():
 def test_bad_parameters_are_named(params, match):
     with pytest.raises(ValueError, match=match):
         FastKMeans(3, **params).fit(np.zeros((10, 2), dtype=np.float32))
+
+
+@parametrize_with_checks([FastKMeans(n_clusters=3, n_init=2, random_state=0), FastKMeans(n_clusters=3, n_init=2, sample_size=5, backend="torch", device="cpu", random_state=0)])
+def test_sklearn_estimator_checks(estimator, check):
+    check(estimator)

@@ -215,10 +215,8 @@ class FastKMeans(ClusterMixin, TransformerMixin, BaseEstimator):
         if self.backend not in _BACKENDS:
             raise ValueError(f"backend must be one of {_BACKENDS}, got {self.backend!r}")
 
-    def fit(self, X, y=None, sample_weight=None):
-        """Cluster ``X`` (n_samples, n_features); ``y`` is ignored, weights are not supported."""
-        if sample_weight is not None:
-            raise ValueError("FastKMeans does not support sample_weight; use sklearn.cluster.KMeans")
+    def fit(self, X, y=None):
+        """Cluster ``X`` (n_samples, n_features); ``y`` is ignored."""
         X = check_array_2d(X)
         self._check_params(X.shape[0])
         # One explicit RandomState drives the sample and every seeding (never the global one).
