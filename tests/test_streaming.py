@@ -192,3 +192,13 @@ def test_streaming_a_file_does_not_load_it(tmp_path):
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     before, after = map(float, subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True, env=env).stdout.split()[-2:])
     assert after - before < 40, f"streaming a 96 MB file raised peak RSS by {after - before:.0f} MB"
+
+
+def test_pieces_that_cannot_stream_get_the_file_read_into_memory(npy):
+    from deepclust.methods import AutoencoderClustering, RawFeatures
+
+    X, path = npy
+    on_disk = AutoencoderClustering(3, embedding=RawFeatures(), random_state=0).fit(path)
+    in_memory = AutoencoderClustering(3, embedding=RawFeatures(), random_state=0).fit(X)
+    np.testing.assert_array_equal(on_disk.labels_, in_memory.labels_)
+    np.testing.assert_array_equal(on_disk.predict(np.load(path, mmap_mode="r")), on_disk.labels_)

@@ -30,7 +30,7 @@ from deepclust.methods._base import (
 )
 from deepclust.methods._persist import load_model, nested_state, prefixed, restore_nested, save_model, unprefixed
 from deepclust.methods.clustering import check_n_clusters, fit_embedding
-from deepclust.methods.streaming import BlockBatches, DiskArray, check_array_or_disk
+from deepclust.methods.streaming import BlockBatches, DiskArray, as_input_for, check_array_or_disk
 from deepclust.nn import Autoencoder
 from deepclust.train import Callback, TrainState, fit_module
 from deepclust.train.distributed import all_gather_rows, all_reduce_sum, row_range
@@ -223,7 +223,7 @@ class DeepClusteringModel(Float32OutputMixin, ClusterMixin, TransformerMixin, Ba
         """The fine-tuned embedding of ``X``: (n_samples, latent_dim) float32."""
         check_is_fitted(self, "labels_")
         X = check_array_or_disk(X, n_features=self.n_features_in_, owner=type(self).__name__)
-        return self.embedding_.transform(X)
+        return self.embedding_.transform(as_input_for(self.embedding_, X))
 
     @torch.no_grad()
     def _predict_codes(self, Z: np.ndarray) -> np.ndarray:

@@ -116,6 +116,8 @@ class AutoencoderEmbedding(Float32OutputMixin, TransformerMixin, BaseEstimator):
     taxonomy and new methods. arXiv:1801.07648.
     """
 
+    _streams_input = True  # fit and transform read data on disk block by block
+
     def __init__(
         self,
         latent_dim: int = 10,

@@ -25,7 +25,7 @@ from deepclust.methods._persist import (
     unprefixed,
 )
 from deepclust.methods.clustering import check_n_clusters, fit_embedding
-from deepclust.methods.streaming import check_array_or_disk
+from deepclust.methods.streaming import as_input_for, check_array_or_disk
 
 logger = logging.getLogger(__name__)
 
@@ -164,7 +164,7 @@ class N2D(Float32OutputMixin, ClusterMixin, TransformerMixin, BaseEstimator):
     def transform(self, X) -> np.ndarray:
         """Manifold coordinates of ``X``: (n_samples, n_components), the space the clusters live in."""
         check_is_fitted(self, "labels_")
-        Z = self.embedding_.transform(check_array_or_disk(X, n_features=self.n_features_in_, owner=type(self).__name__))
+        Z = self.embedding_.transform(as_input_for(self.embedding_, check_array_or_disk(X, n_features=self.n_features_in_, owner=type(self).__name__)))
         with warnings.catch_warnings():
             warnings.filterwarnings("ignore", message=".*n_jobs value.*overridden.*")
             return np.asarray(self._manifold().transform(Z), dtype=np.float32)

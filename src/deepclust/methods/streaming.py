@@ -190,6 +190,15 @@ def check_array_or_disk(X, *, min_samples: int = 1, n_features: int | None = Non
     return data
 
 
+def as_input_for(estimator, X):
+    """``X`` as ``estimator`` takes it: a :class:`DiskArray` stays on disk for estimators that
+    stream (class attribute ``_streams_input = True``) and is read into memory for the others
+    (a VAE or the raw features inside N2D), so composite estimators accept files either way."""
+    if isinstance(X, DiskArray) and not getattr(estimator, "_streams_input", False):
+        return X.read(0, X.n_samples)
+    return X
+
+
 def is_out_of_core(X) -> bool:
     """True for inputs read from disk in blocks: a path, an ``np.memmap``, a :class:`DiskArray`,
     or an h5py dataset / zarr array."""
