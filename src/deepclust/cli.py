@@ -206,7 +206,10 @@ def _print_metrics(metrics: dict) -> None:
 
 def _cmd_fit(args) -> int:
     from deepclust.runs import fit_run
+    from deepclust.train import distributed
 
+    distributed.init_from_env(args.device)  # under torchrun: join the process group (no-op otherwise)
+    main = distributed.is_main_process()
     data = _load(args)
     if args.write_h5ad is not None and not str(args.data).lower().endswith(".h5ad"):
         raise ValueError(f"--write-h5ad needs .h5ad input data, got --data {args.data!r}")
@@ -246,6 +249,10 @@ def _cmd_fit(args) -> int:
 
         sys.stderr.write(f"deepclust: interrupted; checkpoints are kept in {checkpoint_folder(args.out)}: repeat the command with --resume to continue\n")
         return 130
+    finally:
+        distributed.shutdown()
+    if not main:  # rank 0 prints and writes
+        return 0
     if result.resumed_phases:
         print(f"resumed from checkpoints ({len(result.resumed_phases)} training phase(s) restored)")
     doc = result.metrics

@@ -24,6 +24,7 @@ from __future__ import annotations
 import contextlib
 import json
 import shutil
+import tempfile
 import time
 from dataclasses import dataclass
 from datetime import datetime
@@ -38,6 +39,7 @@ from deepclust.datasets import Dataset
 from deepclust.methods import build_method, load_model
 from deepclust.metrics import evaluate
 from deepclust.preprocess import apply_scaling, fit_scaling
+from deepclust.train.distributed import is_main_process
 
 
 @dataclass(frozen=True)
@@ -175,6 +177,9 @@ def fit_run(
     resume : bool, default=False
         Continue an interrupted run from its checkpoints: give the same arguments and ``out``.
         On CPU the result is the same as that of an uninterrupted run.
+
+    Under ``torchrun`` every rank fits (the training is data-parallel) and only rank 0 writes
+    the run folder; the other ranks return the same result with their files discarded.
     """
     if resume and out is None:
         raise ValueError("resume needs the output folder of the interrupted run (--out)")
@@ -197,7 +202,8 @@ def fit_run(
     if resume:  # the interrupted process left its unfinished run folder behind: it is of no use
         for stale in out.parent.glob(f".{out.name}.*.partial"):
             shutil.rmtree(stale, ignore_errors=True)
-    with atomic_directory(out, overwrite=overwrite) as tmp:
+    main = is_main_process()
+    with atomic_directory(out, overwrite=overwrite) if main else _discarded_directory() as tmp:
         X, scaling = fit_scaling(scale, dataset.X)
         t0 = time.perf_counter()
         with _checkpoints(folder, checkpoint_every, resume, run) as ckpt:
@@ -280,8 +286,9 @@ def fit_run(
         history = getattr(estimator, "history_", None) or getattr(getattr(estimator, "embedding_", None), "history_", None)
         if history:
             atomic_write_json(tmp / "history.json", history)
-        _write_analysis_files(tmp, dataset, X, Z, labels, estimator, recorders.get(seed), explain=explain, plot=plot)
-        if plot:
+        if main:
+            _write_analysis_files(tmp, dataset, X, Z, labels, estimator, recorders.get(seed), explain=explain, plot=plot)
+        if plot and main:
             from deepclust.plotting import plot_embedding, save_figure
 
             ax = plot_embedding(Z, labels, title=f"{method} on {dataset.name}: {k} clusters", random_state=0)
@@ -316,6 +323,13 @@ def _write_analysis_files(tmp: Path, dataset: Dataset, X, Z, labels, estimator, 
 
         covariates = dataset.metadata.reset_index(drop=True) if dataset.metadata is not None else None
         explain_clusters(dataset.X, labels, feature_names=dataset.feature_names, covariates=covariates).write(tmp / "explain", plot=plot)
+
+
+@contextlib.contextmanager
+def _discarded_directory():
+    """Where ranks other than 0 write their (identical) run files: a folder deleted afterwards."""
+    with tempfile.TemporaryDirectory(prefix="deepclust-rank-") as tmp:
+        yield Path(tmp)
 
 
 def _model_folder(path: Path) -> tuple[Path, Path | None]:

@@ -66,16 +66,20 @@ class KMeansHead(nn.Module):
         return squared_distances(z, self.centers).argmin(dim=1)
 
     @torch.no_grad()
-    def update_centers(self, z: torch.Tensor, s: torch.Tensor) -> None:
+    def update_centers(self, z: torch.Tensor, s: torch.Tensor, reduce=None) -> None:
         """Running-average update of the centroids with codes ``z`` (B, d) assigned to ``s`` (B,).
 
         Processing the samples one by one with ``M_k <- M_k - (M_k - z_i) / count_k`` gives
         ``M_k = (c_k M_k + sum of the m_k new codes) / (c_k + m_k)`` whatever their order, so
-        the batch is folded in at once.
+        the batch is folded in at once. ``reduce`` (a function of a tensor) adds up the counts
+        and sums of the batch's shards when several processes each hold a shard, so that all
+        of them apply the same update to the same centroids.
         """
         z = z.detach().float()
         m = torch.bincount(s, minlength=self.n_clusters).to(self.counts)  # (K,)
         sums = torch.zeros_like(self.centers).index_add_(0, s, z)  # (K, d)
+        if reduce is not None:
+            m, sums = reduce(m), reduce(sums)
         new_counts = self.counts + m
         hit = m > 0
         self.centers[hit] = (self.counts[hit, None] * self.centers[hit] + sums[hit]) / new_counts[hit, None]

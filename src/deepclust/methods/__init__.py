@@ -6,10 +6,11 @@ from deepclust.methods.dcn import DCN
 from deepclust.methods.dec import DEC, IDEC
 from deepclust.methods.embedding import AutoencoderEmbedding
 from deepclust.methods.identity import RawFeatures
+from deepclust.methods.kmeans_fast import FastKMeans
 from deepclust.methods.n2d import N2D
 from deepclust.methods.raw import RawClustering
 from deepclust.methods.registry import METHODS, build_method
 from deepclust.methods.vade import VaDE
 from deepclust.methods.vae import VAEClustering, VAEEmbedding
 
-__all__ = ["DCN", "DEC", "IDEC", "METHODS", "AutoencoderClustering", "AutoencoderEmbedding", "N2D", "RawClustering", "RawFeatures", "VAEClustering", "VAEEmbedding", "VaDE", "build_method", "load_model"]
+__all__ = ["DCN", "DEC", "FastKMeans", "IDEC", "METHODS", "AutoencoderClustering", "AutoencoderEmbedding", "N2D", "RawClustering", "RawFeatures", "VAEClustering", "VAEEmbedding", "VaDE", "build_method", "load_model"]

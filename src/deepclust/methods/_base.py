@@ -19,13 +19,20 @@ _PRECISIONS = ("auto", "float32", "bf16")
 
 
 def resolve_device(device: str | torch.device) -> torch.device:
-    """``"auto"`` -> CUDA when available, else CPU; otherwise the named device."""
+    """``"auto"`` -> CUDA when available, else CPU; otherwise the named device.
+
+    Under ``torchrun``, "auto" and "cuda" mean this process's own GPU, ``cuda:LOCAL_RANK``.
+    """
     if isinstance(device, torch.device):
         return device
     if not isinstance(device, str):
         raise ValueError(f"device must be 'auto', 'cpu', 'cuda' or 'cuda:N', got {device!r}")
+    if device in ("auto", "cuda") and torch.cuda.is_available():
+        from deepclust.train.distributed import launched_by_torchrun, local_rank
+
+        return torch.device("cuda", local_rank()) if launched_by_torchrun() else torch.device("cuda")
     if device == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+        return torch.device("cpu")
     try:
         dev = torch.device(device)
     except RuntimeError:

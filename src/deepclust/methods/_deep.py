@@ -22,7 +22,6 @@ from torch import nn
 
 from deepclust.methods._base import (
     Float32OutputMixin,
-    check_array_2d,
     draw_seed,
     resolve_precision,
     seed_stream,
@@ -31,8 +30,10 @@ from deepclust.methods._base import (
 )
 from deepclust.methods._persist import load_model, nested_state, prefixed, restore_nested, save_model, unprefixed
 from deepclust.methods.clustering import check_n_clusters, fit_embedding
+from deepclust.methods.streaming import BlockBatches, DiskArray, as_input_for, check_array_or_disk
 from deepclust.nn import Autoencoder
 from deepclust.train import Callback, TrainState, fit_module
+from deepclust.train.distributed import all_gather_rows, all_reduce_sum, row_range
 
 CHUNK = 4096  # rows per forward pass when encoding a whole data set
 
@@ -50,9 +51,12 @@ class ClusteringPhase:
 
 
 @torch.no_grad()
-def encode_all(autoencoder: nn.Module, X: torch.Tensor, chunk_size: int = CHUNK, autocast_dtype: torch.dtype | None = None) -> torch.Tensor:
+def encode_all(autoencoder: nn.Module, X: "torch.Tensor | DiskArray", chunk_size: int = CHUNK, autocast_dtype: torch.dtype | None = None) -> torch.Tensor:
     """Codes of every row of ``X`` (n, d) -> (n, latent_dim) float32, in eval mode and chunks.
 
+    ``X`` is a tensor on the model's device or a :class:`DiskArray` (read chunk by chunk).
+    Under data parallelism each rank encodes its slice of the rows and the slices are
+    all-gathered, so every rank gets all the codes for a fraction of the work.
     Restores the module's train/eval mode afterwards, so a callback may call it mid-training.
     ``autocast_dtype`` runs the encoder under the training's autocast (DEC's target updates
     encode the whole data set every ``update_interval`` steps: in bf16 that pass is about 4x
@@ -60,9 +64,18 @@ def encode_all(autoencoder: nn.Module, X: torch.Tensor, chunk_size: int = CHUNK,
     """
     was_training = autoencoder.training
     autoencoder.eval()
+    n = X.shape[0]
+    start, stop = row_range(n)
+    device = next(autoencoder.parameters()).device
+
+    def rows(a: int, b: int) -> torch.Tensor:
+        return X[a:b] if isinstance(X, torch.Tensor) else torch.from_numpy(X.read(a, b)).to(device)
+
     try:
-        with torch.autocast(device_type=X.device.type, dtype=autocast_dtype or torch.bfloat16, enabled=autocast_dtype is not None):
-            return torch.cat([autoencoder.encode(X[i : i + chunk_size]).float() for i in range(0, X.shape[0], chunk_size)])
+        with torch.autocast(device_type=device.type, dtype=autocast_dtype or torch.bfloat16, enabled=autocast_dtype is not None):
+            parts = [autoencoder.encode(rows(i, min(i + chunk_size, stop))).float() for i in range(start, stop, chunk_size)]
+            z = torch.cat(parts) if parts else autoencoder.encode(rows(0, 1)).float()[:0]  # a rank with no rows
+        return all_gather_rows(z, n)
     finally:
         autoencoder.train(was_training)
 
@@ -80,8 +93,11 @@ class ClusterSizeMonitor:
         self.n_clusters, self.method, self.warned = n_clusters, method, False
         self.history = history  # filled in place: the method's extra history
 
-    def record(self, labels: torch.Tensor, where: str) -> None:
+    def record(self, labels: torch.Tensor, where: str, reduce=None) -> None:
+        """``reduce`` adds up the sizes over ranks when each rank saw only its own labels."""
         sizes = torch.bincount(labels.reshape(-1), minlength=self.n_clusters)
+        if reduce is not None:
+            sizes = reduce(sizes)
         n_empty = int((sizes == 0).sum())
         self.history.setdefault("cluster_sizes", []).append([int(s) for s in sizes.tolist()])
         self.history.setdefault("min_cluster_size", []).append(int(sizes.min()))
@@ -147,7 +163,7 @@ class DeepClusteringModel(Float32OutputMixin, ClusterMixin, TransformerMixin, Ba
     def _make_head(self, n_clusters: int, latent_dim: int) -> nn.Module:  # pragma: no cover
         raise NotImplementedError
 
-    def _clustering_phase(self, model: nn.ModuleDict, X: torch.Tensor, init_labels: torch.Tensor, autocast_dtype: torch.dtype | None = None) -> ClusteringPhase:  # pragma: no cover
+    def _clustering_phase(self, model: nn.ModuleDict, X: "torch.Tensor | DiskArray", init_labels: torch.Tensor, autocast_dtype: torch.dtype | None = None) -> ClusteringPhase:  # pragma: no cover
         raise NotImplementedError
 
     def _default_embedding(self):
@@ -161,7 +177,9 @@ class DeepClusteringModel(Float32OutputMixin, ClusterMixin, TransformerMixin, Ba
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : array-like of shape (n_samples, n_features), or data on disk
+            A ``.npy``/``.parquet`` path, ``np.memmap``, h5py dataset or zarr array is
+            streamed in blocks (pretraining, fine-tuning and DEC's target updates alike).
         y : ignored
 
         Returns
@@ -169,8 +187,8 @@ class DeepClusteringModel(Float32OutputMixin, ClusterMixin, TransformerMixin, Ba
         self
         """
         self._check_params()
-        X = check_array_2d(X, min_samples=2)
-        k = check_n_clusters(self.n_clusters, X.shape[0], X=X)
+        X = check_array_or_disk(X, min_samples=2)
+        k = check_n_clusters(self.n_clusters, X.shape[0], X=X if isinstance(X, np.ndarray) else None)  # on disk: not read twice
         rng = seed_stream(self.random_state)
         emb_seed, head_seed, train_seed = draw_seed(rng), draw_seed(rng), draw_seed(rng)
         embedding = self._default_embedding() if self.embedding is None else self.embedding
@@ -189,13 +207,14 @@ class DeepClusteringModel(Float32OutputMixin, ClusterMixin, TransformerMixin, Ba
         init_labels = head.init_from_embedding(torch.from_numpy(Z), np.random.default_rng(head_seed))
         head = head.to(device)
         model = nn.ModuleDict({"autoencoder": ae, "head": head})
-        Xt = to_tensor(X, device)
+        streaming = isinstance(X, DiskArray)
+        Xt = X if streaming else to_tensor(X, device)
         with torch_seeded(train_seed, device) as gen:
             phase = self._clustering_phase(model, Xt, init_labels.to(device), autocast)
             state: TrainState = fit_module(
                 model,
                 phase.loss_fn,
-                (Xt,),
+                BlockBatches(X, device) if streaming else (Xt,),
                 epochs=int(phase.epochs),
                 batch_size=int(self.batch_size),
                 optimizer=phase.optimizer,
@@ -225,8 +244,8 @@ class DeepClusteringModel(Float32OutputMixin, ClusterMixin, TransformerMixin, Ba
     def transform(self, X) -> np.ndarray:
         """The fine-tuned embedding of ``X``: (n_samples, latent_dim) float32."""
         check_is_fitted(self, "labels_")
-        X = check_array_2d(X, n_features=self.n_features_in_, owner=type(self).__name__)
-        return self.embedding_.transform(X)
+        X = check_array_or_disk(X, n_features=self.n_features_in_, owner=type(self).__name__)
+        return self.embedding_.transform(as_input_for(self.embedding_, X))
 
     @torch.no_grad()
     def _predict_codes(self, Z: np.ndarray) -> np.ndarray:

@@ -9,10 +9,11 @@ from sklearn.base import BaseEstimator, ClusterMixin, TransformerMixin, clone
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted
 
-from deepclust.methods._base import Float32OutputMixin, check_array_2d, draw_seed, seed_stream
+from deepclust.methods._base import Float32OutputMixin, draw_seed, seed_stream
 from deepclust.methods._clusterers import Assigner, fit_assigner, has_predict_proba, make_clusterer
 from deepclust.methods._persist import load_model, nested_state, prefixed, register_model, restore_nested, save_model, unprefixed
 from deepclust.methods.embedding import AutoencoderEmbedding
+from deepclust.methods.streaming import as_input_for, check_array_or_disk
 
 
 def check_n_clusters(n_clusters, n_samples: int, *, X: np.ndarray | None = None) -> int:
@@ -54,11 +55,11 @@ def fit_embedding(embedding, seed: int, X: np.ndarray):
             raise ValueError(f"{str(embedding)!r} holds a {type(est).__name__}, not a pretrained embedding")
         if est.n_features_in_ != X.shape[1]:
             raise ValueError(f"pretrained embedding {str(embedding)!r} expects {est.n_features_in_} features, the data have {X.shape[1]}")
-        return est, np.asarray(est.transform(X), dtype=np.float32)
+        return est, np.asarray(est.transform(as_input_for(est, X)), dtype=np.float32)
     est = AutoencoderEmbedding() if embedding is None else clone(embedding)
     if "random_state" in est.get_params() and est.get_params()["random_state"] is None:
         est.set_params(random_state=seed)
-    Z = est.fit_transform(X)
+    Z = est.fit_transform(as_input_for(est, X))
     return est, np.asarray(Z, dtype=np.float32)
 
 
@@ -109,9 +110,13 @@ class AutoencoderClustering(Float32OutputMixin, ClusterMixin, TransformerMixin, 
         self.random_state = random_state
 
     def fit(self, X, y=None):
-        """Fit the embedding, then the clusterer on the codes; ``y`` is ignored."""
-        X = check_array_2d(X, min_samples=2)
-        k = check_n_clusters(self.n_clusters, X.shape[0], X=X)
+        """Fit the embedding, then the clusterer on the codes; ``y`` is ignored.
+
+        ``X`` may be data on disk (a ``.npy``/``.parquet`` path, ``np.memmap``, ...): the
+        autoencoder streams it and only the codes are held in memory.
+        """
+        X = check_array_or_disk(X, min_samples=2)
+        k = check_n_clusters(self.n_clusters, X.shape[0], X=X if isinstance(X, np.ndarray) else None)  # on disk: not read twice
         rng = seed_stream(self.random_state)
         emb_seed, clu_seed = draw_seed(rng), draw_seed(rng)
         clusterer = make_clusterer(self.clusterer, k, clu_seed, n_samples=X.shape[0])  # validate before training
@@ -130,7 +135,7 @@ class AutoencoderClustering(Float32OutputMixin, ClusterMixin, TransformerMixin, 
     def transform(self, X) -> np.ndarray:
         """The embedding of ``X``: (n_samples, latent_dim)."""
         check_is_fitted(self, "labels_")
-        return self.embedding_.transform(check_array_2d(X, n_features=self.n_features_in_, owner=type(self).__name__))
+        return self.embedding_.transform(as_input_for(self.embedding_, check_array_or_disk(X, n_features=self.n_features_in_, owner=type(self).__name__)))
 
     def predict(self, X) -> np.ndarray:
         """Cluster labels for new data; ``predict(X_train)`` equals ``labels_``."""

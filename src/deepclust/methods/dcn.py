@@ -17,6 +17,7 @@ from deepclust.methods._deep import (
 from deepclust.methods._persist import register_model
 from deepclust.train import Callback, TrainState
 from deepclust.train.optim import adam
+from deepclust.train.distributed import all_reduce_sum
 
 
 class _EpochAssignments(Callback):
@@ -36,7 +37,7 @@ class _EpochAssignments(Callback):
 
     def on_epoch_end(self, state: TrainState) -> None:
         if self.seen:
-            self.monitor.record(torch.cat(self.seen), f"epoch {state.epoch}")
+            self.monitor.record(torch.cat(self.seen), f"epoch {state.epoch}", reduce=all_reduce_sum)
         self.seen = []
 
 
@@ -156,7 +157,7 @@ class DCN(DeepClusteringModel):
             z = ae.encode(x)  # (B, d)
             with torch.no_grad():  # the clustering half of the alternation, in closed form
                 s = head.predict(z.detach())
-                head.update_centers(z.detach(), s)
+                head.update_centers(z.detach(), s, reduce=all_reduce_sum)  # same centroids on every rank
             monitor.seen.append(s)
             rec = reconstruction_mse(ae.decode(z), x)
             clu = head.loss(z, s)

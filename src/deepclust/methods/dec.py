@@ -31,6 +31,11 @@ class TargetUpdate(Callback):
     """Every ``update_interval`` steps (step 0 included): Q on the whole data set, P from it,
     the fraction of labels that changed since the last update, and DEC's stopping test.
 
+    Under data parallelism each rank encodes a slice of the rows and the codes are
+    all-gathered (:func:`~deepclust.methods._deep.encode_all`), so every rank holds the same
+    Q, the same cluster frequencies in P, and takes the same stopping decision. Every rank
+    needs all of P, since each epoch's shuffle hands it rows from anywhere in the data.
+
     Training stops before the batch at which fewer than ``tol`` of the labels changed (not at
     step 0, whose change is measured against the k-means labels), as in DEC's reference code.
     """
@@ -198,7 +203,7 @@ class DEC(DeepClusteringModel):
         """None: no reconstruction term (DEC). IDEC returns its weighting."""
         return None
 
-    def _clustering_phase(self, model: nn.ModuleDict, X: torch.Tensor, init_labels: torch.Tensor, autocast_dtype: torch.dtype | None = None) -> ClusteringPhase:
+    def _clustering_phase(self, model: nn.ModuleDict, X, init_labels: torch.Tensor, autocast_dtype: torch.dtype | None = None) -> ClusteringPhase:
         history: dict[str, list] = {}
         monitor = ClusterSizeMonitor(model["head"].n_clusters, type(self).__name__, history)
         update = TargetUpdate(X, model, self.update_interval, self.tol, init_labels, monitor, history, autocast_dtype)

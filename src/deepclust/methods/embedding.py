@@ -27,6 +27,7 @@ from deepclust.methods._base import (
     torch_seeded,
 )
 from deepclust.methods._persist import load_model, prefixed, register_model, save_model, unprefixed
+from deepclust.methods.streaming import BlockBatches, DiskArray, check_array_or_disk
 from deepclust.nn import Autoencoder, build_autoencoder, glorot_uniform_, load_spec, mlp_autoencoder
 from deepclust.train import EarlyStopping, fit_module
 from deepclust.train.optim import adam
@@ -116,6 +117,8 @@ class AutoencoderEmbedding(Float32OutputMixin, TransformerMixin, BaseEstimator):
     taxonomy and new methods. arXiv:1801.07648.
     """
 
+    _streams_input = True  # fit and transform read data on disk block by block
+
     def __init__(
         self,
         latent_dim: int = 10,
@@ -182,9 +185,14 @@ class AutoencoderEmbedding(Float32OutputMixin, TransformerMixin, BaseEstimator):
         raise ValueError(f"unknown network type {kind!r} in saved model")
 
     def fit(self, X, y=None):
-        """Train the autoencoder on ``X`` of shape (n_samples, n_features); ``y`` is ignored."""
+        """Train the autoencoder on ``X`` of shape (n_samples, n_features); ``y`` is ignored.
+
+        ``X`` may also be data on disk, streamed in blocks without loading it: the path of a
+        ``.npy`` or ``.parquet`` file, an ``np.memmap``, an h5py dataset or zarr array (see
+        :mod:`deepclust.methods.streaming` for the shuffling scheme).
+        """
         self._check_params()
-        X = check_array_2d(X, min_samples=2)
+        X = check_array_or_disk(X, min_samples=2)
         device = resolve_device(self.device)
         autocast = resolve_precision(self.precision, device)
         seed = draw_seed(seed_stream(self.random_state))
@@ -199,7 +207,7 @@ class AutoencoderEmbedding(Float32OutputMixin, TransformerMixin, BaseEstimator):
             state = fit_module(
                 ae,
                 lambda m, batch, st: reconstruction_mse(m(batch[0]), batch[0]),
-                (to_tensor(X, device),),
+                BlockBatches(X, device) if isinstance(X, DiskArray) else (to_tensor(X, device),),
                 epochs=int(self.epochs),
                 batch_size=int(self.batch_size),
                 optimizer=optimizer,
@@ -220,10 +228,16 @@ class AutoencoderEmbedding(Float32OutputMixin, TransformerMixin, BaseEstimator):
         return next(self.autoencoder_.parameters()).device
 
     def transform(self, X) -> np.ndarray:
-        """Codes of shape (n_samples, latent_dim), float32."""
+        """Codes of shape (n_samples, latent_dim), float32.
+
+        ``X`` on disk (as in :meth:`fit`) is read block by block; to write the codes to disk
+        chunk by chunk as well, use :func:`deepclust.methods.streaming.transform_to_npy`.
+        """
         check_is_fitted(self, "autoencoder_")
-        X = check_array_2d(X, n_features=self.n_features_in_, owner=type(self).__name__)
+        X = check_array_or_disk(X, n_features=self.n_features_in_, owner=type(self).__name__)
         self.autoencoder_.eval()
+        if isinstance(X, DiskArray):  # blocks of whole 4096-row chunks: the same codes as in memory
+            return np.concatenate([apply_in_chunks(self.autoencoder_.encode, b, self._device_of_model()) for _, b in X.blocks(16 * 4096)])
         return apply_in_chunks(self.autoencoder_.encode, X, self._device_of_model())
 
     def inverse_transform(self, Z) -> np.ndarray:

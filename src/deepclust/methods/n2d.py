@@ -11,7 +11,7 @@ from sklearn.mixture import GaussianMixture
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted
 
-from deepclust.methods._base import Float32OutputMixin, check_array_2d, draw_seed, seed_stream
+from deepclust.methods._base import Float32OutputMixin, draw_seed, seed_stream
 from deepclust.methods._clusterers import Assigner, fit_assigner, has_predict_proba, make_clusterer
 from deepclust.methods._persist import (
     decode_param,
@@ -25,6 +25,7 @@ from deepclust.methods._persist import (
     unprefixed,
 )
 from deepclust.methods.clustering import check_n_clusters, fit_embedding
+from deepclust.methods.streaming import as_input_for, check_array_or_disk
 
 logger = logging.getLogger(__name__)
 
@@ -103,9 +104,13 @@ class N2D(Float32OutputMixin, ClusterMixin, TransformerMixin, BaseEstimator):
         self.random_state = random_state
 
     def fit(self, X, y=None):
-        """Fit embedding, manifold and mixture on ``X`` (n_samples, n_features); ``y`` is ignored."""
-        X = check_array_2d(X, min_samples=2)
-        k = check_n_clusters(self.n_clusters, X.shape[0], X=X)
+        """Fit embedding, manifold and mixture on ``X`` (n_samples, n_features); ``y`` is ignored.
+
+        ``X`` may be data on disk (a ``.npy``/``.parquet`` path, ``np.memmap``, ...), which the
+        autoencoder streams; the manifold learner and the mixture work on the codes in memory.
+        """
+        X = check_array_or_disk(X, min_samples=2)
+        k = check_n_clusters(self.n_clusters, X.shape[0], X=X if isinstance(X, np.ndarray) else None)  # on disk: not read twice
         rng = seed_stream(self.random_state)
         emb_seed, man_seed, clu_seed = draw_seed(rng), draw_seed(rng), draw_seed(rng)
         if self.clusterer is None:
@@ -159,7 +164,7 @@ class N2D(Float32OutputMixin, ClusterMixin, TransformerMixin, BaseEstimator):
     def transform(self, X) -> np.ndarray:
         """Manifold coordinates of ``X``: (n_samples, n_components), the space the clusters live in."""
         check_is_fitted(self, "labels_")
-        Z = self.embedding_.transform(check_array_2d(X, n_features=self.n_features_in_, owner=type(self).__name__))
+        Z = self.embedding_.transform(as_input_for(self.embedding_, check_array_or_disk(X, n_features=self.n_features_in_, owner=type(self).__name__)))
         with warnings.catch_warnings():
             warnings.filterwarnings("ignore", message=".*n_jobs value.*overridden.*")
             return np.asarray(self._manifold().transform(Z), dtype=np.float32)

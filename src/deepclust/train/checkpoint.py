@@ -230,7 +230,19 @@ def read_checkpoint(path: Path) -> tuple[dict, dict]:
 
 
 # -- one phase: a fit_module call ---------------------------------------------------------------
-def _fingerprint(module: nn.Module, optimizer, tensors: Sequence[torch.Tensor], *, epochs: int, batch_size: int, max_steps, desc: str, callbacks) -> dict:
+def _data_fingerprint(source) -> dict:
+    """Shapes and a cheap checksum of the training data (in-memory tensors or a batch source)."""
+    from deepclust.train.batches import TensorBatches
+
+    tensors = source.tensors if isinstance(source, TensorBatches) else source if isinstance(source, (list, tuple)) else None
+    if tensors is None:  # streamed from disk: its shape; summing a file larger than memory costs a full read
+        shape = getattr(getattr(source, "data", None), "shape", None)
+        return {"data_shapes": [[int(source.n_samples), *(list(shape)[1:] if shape is not None else [])]], "data_sums": []}
+    # A cheap data checksum (one pass, no copy): the sum of each tensor in float64.
+    return {"data_shapes": [list(t.shape) for t in tensors], "data_sums": [float(t.sum(dtype=torch.float64)) for t in tensors]}
+
+
+def _fingerprint(module: nn.Module, optimizer, tensors, *, epochs: int, batch_size: int, max_steps, desc: str, callbacks) -> dict:
     """What must be equal for a checkpoint to belong to this phase."""
     layout = ";".join(f"{k}:{tuple(v.shape)}" for k, v in module.state_dict().items())
     return {
@@ -238,9 +250,7 @@ def _fingerprint(module: nn.Module, optimizer, tensors: Sequence[torch.Tensor], 
         "epochs": int(epochs),
         "batch_size": int(batch_size),
         "max_steps": None if max_steps is None else int(max_steps),
-        "data_shapes": [list(t.shape) for t in tensors],
-        # A cheap data checksum (one pass, no copy): the sum of each tensor in float64.
-        "data_sums": [float(t.sum(dtype=torch.float64)) for t in tensors],
+        **_data_fingerprint(tensors),
         "module": hashlib.sha256(layout.encode()).hexdigest()[:16],
         "optimizer": type(optimizer).__name__,
         "callbacks": [type(cb).__name__ for cb in callbacks],

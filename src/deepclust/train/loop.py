@@ -1,7 +1,9 @@
 """The one training loop every method uses (pretraining and clustering phases alike).
 
-It knows nothing about autoencoders or clustering: it slices minibatches from in-memory tensors,
-calls ``loss_fn`` and steps the optimiser. Method-specific work (DEC's target distribution,
+It knows nothing about autoencoders or clustering: it takes minibatches from a batch source
+(in-memory tensors, or a file streamed in blocks: :mod:`deepclust.train.batches`), calls
+``loss_fn`` and steps the optimiser; inside a ``torchrun`` process group it trains data-parallel
+(:mod:`deepclust.train.distributed`). Method-specific work (DEC's target distribution,
 DCN's centroid updates, early stopping, checkpoints) plugs in as callbacks.
 """
 
@@ -14,6 +16,8 @@ from typing import Callable, Sequence
 import torch
 from torch import nn
 
+from deepclust.train import distributed
+from deepclust.train.batches import BatchSource, TensorBatches
 from deepclust.train.observers import active_observers
 
 LossOutput = "torch.Tensor | dict[str, torch.Tensor]"
@@ -98,7 +102,7 @@ class EarlyStopping(Callback):
 def fit_module(
     module: nn.Module,
     loss_fn: Callable[[nn.Module, tuple[torch.Tensor, ...], TrainState], "torch.Tensor | dict[str, torch.Tensor]"],
-    tensors: Sequence[torch.Tensor],
+    tensors: "Sequence[torch.Tensor] | BatchSource",
     *,
     epochs: int,
     batch_size: int,
@@ -120,8 +124,10 @@ def fit_module(
     loss_fn : callable ``(module, batch, state) -> Tensor or dict``
         ``batch`` is the tuple of ``tensors`` sliced to the current rows (``state.batch_index``).
         A dict must hold the total under ``"loss"``; its other entries are logged.
-    tensors : sequence of Tensor, each of shape (n_samples, ...)
-        Already on the training device; rows are gathered by index, never by a Python loop.
+    tensors : sequence of Tensor, each of shape (n_samples, ...), or BatchSource
+        Tensors already on the training device (rows are gathered by index, never by a Python
+        loop), or a :class:`~deepclust.train.batches.BatchSource` such as
+        :class:`~deepclust.methods.streaming.BlockBatches`, which streams a file from disk.
     epochs, batch_size : int
     optimizer : torch.optim.Optimizer
     generator : torch.Generator
@@ -144,28 +150,34 @@ def fit_module(
     A callback may set ``state.stop`` in ``on_batch_begin`` (e.g. DEC's label-change test); the
     loop then ends before that batch, and the epoch's logged means cover the batches run.
 
+    Inside a process group of several ranks (``torchrun``), ``module`` is wrapped in
+    ``DistributedDataParallel``, each rank trains on its shard of each minibatch
+    (``batch_size`` stays the global minibatch size), and the logged means are over all ranks,
+    so callbacks decide alike everywhere.
+
     Returns
     -------
     TrainState
         With ``history``: per-epoch means of every logged loss, plus ``epoch`` and ``seconds``.
     """
     callbacks = [*callbacks, *active_observers()]  # observers watch every run inside observe_training()
-    n = int(tensors[0].shape[0])
-    if any(int(t.shape[0]) != n for t in tensors):
-        raise ValueError("all tensors must have the same number of rows")
-    if n == 0:
+    source = tensors if isinstance(tensors, BatchSource) else TensorBatches(tensors)
+    if source.n_samples == 0:
         raise ValueError("cannot train on zero samples")
     if batch_size < 1:
         raise ValueError(f"batch_size must be >= 1, got {batch_size}")
-    device = tensors[0].device
+    device = source.device
     if state is None:
         state = TrainState(module=module, optimizer=optimizer, epochs=epochs)
     state.epochs = epochs
     state.stop, state.stop_reason = False, None
+    rank, world = distributed.rank(), distributed.world_size()
     # Inside a deepclust.train.checkpointing() block: checkpoints, and resuming from them.
     from deepclust.train.checkpoint import open_phase  # here: that module builds on this one
 
-    checkpoint = open_phase(module, optimizer, generator, tensors, epochs=epochs, batch_size=batch_size, max_steps=max_steps, desc=desc, callbacks=callbacks)
+    checkpoint = open_phase(module, optimizer, generator, source, epochs=epochs, batch_size=batch_size, max_steps=max_steps, desc=desc, callbacks=callbacks)
+    if checkpoint is not None and world > 1:
+        raise ValueError("checkpoints are not supported under torchrun (several processes would write one folder); run without checkpointing")
     if checkpoint is not None:
         callbacks = [*callbacks, checkpoint]  # last, so it saves the other callbacks' epoch-end state
     for cb in callbacks:
@@ -175,10 +187,11 @@ def fit_module(
         start_epoch = resumed_at  # the generator's state was restored with the rest
     else:
         for _ in range(start_epoch):  # replay the shuffles of the epochs already done
-            torch.randperm(n, generator=generator)
+            source.skip_epoch(generator)
+    compute = distributed.data_parallel(module, loss_fn, optimizer, device) if world > 1 else loss_fn
 
     bar = None
-    if progress:
+    if progress and rank == 0:
         from tqdm.auto import tqdm
 
         bar = tqdm(total=epochs, initial=min(start_epoch, epochs), desc=desc, unit="epoch", leave=False)
@@ -192,22 +205,19 @@ def fit_module(
             if state.stop:
                 break
             t0 = time.perf_counter()
-            perm = torch.randperm(n, generator=generator).to(device)
             sums: dict[str, torch.Tensor] = {}
             seen = 0
-            for start in range(0, n, batch_size):
+            for idx, batch in source.epoch(generator, batch_size, rank=rank, world_size=world):
                 if max_steps is not None and state.step >= max_steps:
                     state.stop, state.stop_reason = True, f"reached max_steps={max_steps}"
                     break
-                idx = perm[start : start + batch_size]
                 state.batch_index = idx
                 for cb in callbacks:
                     cb.on_batch_begin(state)
                 if state.stop:
                     break
-                batch = tuple(t[idx] for t in tensors)
                 with torch.autocast(device_type=device.type, dtype=autocast_dtype or torch.bfloat16, enabled=use_autocast):
-                    out = loss_fn(module, batch, state)
+                    out = compute(module, batch, state)
                 parts = out if isinstance(out, dict) else {"loss": out}
                 loss = parts["loss"]
                 optimizer.zero_grad(set_to_none=True)
@@ -219,6 +229,7 @@ def fit_module(
                 for k, v in parts.items():
                     v = v.detach().float() * w
                     sums[k] = sums[k] + v if k in sums else v
+            sums, seen = distributed.reduce_epoch_sums(sums, seen)
             if seen == 0:  # stopped before the first batch of this epoch
                 break
             state.logs = {k: float(v) / seen for k, v in sums.items()}
