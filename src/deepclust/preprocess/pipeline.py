@@ -126,8 +126,8 @@ def _make_select(step, name, opts, bare):
     for key, crit in (("mad", "mad"), ("var", "variance"), ("variance", "variance")):
         if key in opts:
             by, n = crit, _value(opts.pop(key))
-    if bare:
-        n = _value(bare.pop(0))
+    if bare and bare[0].isdigit():
+        n = int(bare.pop(0))
     _no_more(step, opts, bare, ("mad", "var"))
     return SelectTopFeatures(n_features=n, by=by)
 
