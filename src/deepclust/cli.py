@@ -6,6 +6,7 @@ import argparse
 import logging
 import os
 import sys
+from pathlib import Path
 
 _EXIT_USAGE = 2
 
@@ -33,6 +34,7 @@ def _data_args(p: argparse.ArgumentParser, *, required: bool) -> None:
     p.add_argument("--label-column", default=None, help="column of a table holding reference labels (used only for scoring)")
     p.add_argument("--id-column", default=None, help="column of a table holding sample IDs")
     p.add_argument("--transpose", action="store_true", help="the table is features x samples (first column: feature names)")
+    p.add_argument("--covariates", default=None, help="CSV of per-sample covariates (batch, plate, sex, ...), first column the sample ID; joined onto the data's metadata")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -58,6 +60,10 @@ def build_parser() -> argparse.ArgumentParser:
     fit.add_argument("--device", default=None, help="auto (CUDA when present), cpu, cuda or cuda:N (default: auto)")
     fit.add_argument("--precision", default=None, choices=["auto", "float32", "bf16"], help="training arithmetic (default: auto)")
     fit.add_argument("--quiet", action="store_true", help="no progress bars or log messages")
+    fit.add_argument("--preprocess", default=None, help="preprocessing steps before --scale, e.g. 'log1p,combat:batch=plate_batch,select:mad=100' (see README: Omics preprocessing)")
+    fit.add_argument("--technical", default=None, help="metadata columns of technical covariates to test the clusters against, e.g. plate_batch,run_order2 (or 'auto')")
+    fit.add_argument("--biological", default=None, help="metadata columns of biological covariates to compare with, e.g. h_cohort,e3_sex (or 'auto')")
+    fit.add_argument("--confounders", default=None, choices=["auto"], help="'auto': test the dataset's own technical and biological covariates (the exposome has defaults)")
 
     pred = sub.add_parser("predict", help="label new data with a saved model", description="Label new data with a saved model (a run folder or its model/ folder).")
     pred.add_argument("--model", required=True, help="a run folder written by 'deepclust fit', or its model/ folder")
@@ -89,7 +95,25 @@ def _load(args):
     table = {k: v for k, v in (("label_column", args.label_column), ("id_column", args.id_column)) if v is not None}
     if args.transpose:
         table["transpose"] = True
-    return load_dataset(args.data, subset=args.subset, data_dir=args.data_dir, **table)
+    if _reads_missing(args) and Path(args.data).suffix:
+        table["allow_missing"] = True  # a file whose holes the preprocessing fills
+    data = load_dataset(args.data, subset=args.subset, data_dir=args.data_dir, **table)
+    if args.covariates:
+        from deepclust.datasets import attach_covariates
+
+        data = attach_covariates(data, args.covariates)
+    return data
+
+
+def _reads_missing(args) -> bool:
+    from deepclust.preprocess import split_steps
+
+    steps = [s.split(":")[0].strip().lower() for s in split_steps(getattr(args, "preprocess", None))]
+    if getattr(args, "model", None):  # predict: the run's saved steps
+        from deepclust.runs import saved_preprocess_steps
+
+        steps = [s.split(":")[0] for s in saved_preprocess_steps(args.model)]
+    return "impute" in steps
 
 
 def _print_metrics(metrics: dict) -> None:
@@ -100,7 +124,12 @@ def _print_metrics(metrics: dict) -> None:
 
 
 def _cmd_fit(args) -> int:
+    import warnings
+
+    from deepclust.explain.confounders import ConfounderWarning
     from deepclust.runs import fit_run
+
+    warnings.filterwarnings("ignore", category=ConfounderWarning)  # printed below, with its table
 
     data = _load(args)
     options = {
@@ -122,12 +151,28 @@ def _cmd_fit(args) -> int:
         scale=args.scale,
         overwrite=args.overwrite,
         autoencoder_options=options,
+        preprocess=args.preprocess,
+        technical=args.technical or args.confounders,
+        biological=args.biological or args.confounders,
     )
     doc = result.metrics
     print(f"{doc['method']} on {doc['dataset']} ({doc['n_samples']} samples, {doc['n_features']} features): {doc['n_clusters']} clusters in {doc['fit_seconds']:.1f} s")
     _print_metrics(doc["metrics"])
+    if "confounders" in doc:
+        _print_confounders(doc["confounders"])
     print(f"wrote {result.out_dir}")
     return 0
+
+
+def _print_confounders(check: dict) -> None:
+    rows = check["associations"]
+    if rows:
+        width = max(len(r["covariate"]) for r in rows)
+        print(f"\n{'covariate':<{width}}  role        test            p-value   effect")
+        for r in rows:
+            print(f"{r['covariate']:<{width}}  {r['role']:<10}  {r['test']:<14}  {r['p_value']:8.1e}  {r['measure']} {r['effect_size']:.3f}")
+    if check.get("warning"):
+        print(f"\nWARNING: {check['warning']}")
 
 
 def _cmd_predict(args) -> int:

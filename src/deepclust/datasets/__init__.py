@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from deepclust.datasets._base import Dataset
+from deepclust.datasets._covariates import attach_covariates
 from deepclust.datasets._benchmarks import (
     IDX_FILES,
     USPS_FILE,
@@ -34,6 +35,7 @@ from deepclust.datasets._tables import SUPPORTED, load_table
 __all__ = [
     "Dataset",
     "DataNotAvailableError",
+    "attach_covariates",
     "data_home",
     "fetch_file",
     "list_datasets",
