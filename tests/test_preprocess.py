@@ -40,15 +40,12 @@ def test_log_of_non_positive_values_says_the_data_may_be_logged_already():
 def test_scalings_by_hand():
     X = np.array([[0.0, 1.0], [4.0, 1.0], [8.0, 1.0]])  # second feature constant
     sd = np.sqrt(32 / 3)
-    with pytest.warns(RuntimeWarning, match="constant"):
-        auto = AutoScaler().fit_transform(X)
+    auto = AutoScaler().fit_transform(X)
     np.testing.assert_allclose(auto[:, 0], [-4 / sd, 0, 4 / sd])
     np.testing.assert_allclose(auto[:, 1], 0.0)
-    with pytest.warns(RuntimeWarning):
-        pareto = ParetoScaler().fit_transform(X)
+    pareto = ParetoScaler().fit_transform(X)
     np.testing.assert_allclose(pareto[:, 0], [-4 / np.sqrt(sd), 0, 4 / np.sqrt(sd)])
-    with pytest.warns(RuntimeWarning):
-        mm = MinMaxScaler().fit(X)
+    mm = MinMaxScaler().fit(X)
     np.testing.assert_allclose(mm.transform([[2.0, 1.0], [10.0, 1.0]]), [[0.25, 0.0], [1.25, 0.0]])
 
 

@@ -13,8 +13,6 @@ Genomics 7:142.
 
 from __future__ import annotations
 
-import warnings
-
 import numpy as np
 
 from deepclust.preprocess._base import PreprocessStep, check_table, register_step
@@ -87,9 +85,7 @@ class _FeatureScaler(PreprocessStep):
         if np.isnan(X).all(axis=0).any():
             raise ValueError(f"{type(self).__name__}: feature {int(np.argmax(np.isnan(X).all(axis=0)))} has no observed value")
         center, scale = self._stats(X)
-        constant = ~(scale > 0)
-        if constant.any():
-            warnings.warn(f"{type(self).__name__}: {int(constant.sum())} constant feature(s) are left unscaled (centred only)", RuntimeWarning, stacklevel=2)
+        constant = ~(scale > 0)  # constant features are centred (to 0, or 0 for min-max) and left unscaled
         self.center_ = center.astype(np.float64)
         self.scale_ = np.where(constant, 1.0, scale).astype(np.float64)
         self.n_features_in_ = X.shape[1]
