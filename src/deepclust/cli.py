@@ -63,6 +63,7 @@ def build_parser() -> argparse.ArgumentParser:
     fit.add_argument("--preprocess", default=None, help="preprocessing steps before --scale, e.g. 'log1p,combat:batch=plate_batch,select:mad=100' (see README: Omics preprocessing)")
     fit.add_argument("--technical", default=None, help="metadata columns of technical covariates to test the clusters against, e.g. plate_batch,run_order2 (or 'auto')")
     fit.add_argument("--biological", default=None, help="metadata columns of biological covariates to compare with, e.g. h_cohort,e3_sex (or 'auto')")
+    fit.add_argument("--augment", default=None, help="training-time augmentation of the autoencoder for small cohorts, e.g. 'noise=0.1,mixup=0.2,marginal=0.1'")
     fit.add_argument("--confounders", default=None, choices=["auto"], help="'auto': test the dataset's own technical and biological covariates (the exposome has defaults)")
 
     pred = sub.add_parser("predict", help="label new data with a saved model", description="Label new data with a saved model (a run folder or its model/ folder).")
@@ -141,6 +142,7 @@ def _cmd_fit(args) -> int:
         "device": args.device,
         "precision": args.precision,
         "verbose": not args.quiet,
+        "augment": _augment(args.augment),
     }
     result = fit_run(
         data,
@@ -162,6 +164,14 @@ def _cmd_fit(args) -> int:
         _print_confounders(doc["confounders"])
     print(f"wrote {result.out_dir}")
     return 0
+
+
+def _augment(text):
+    if text is None:
+        return None
+    from deepclust.nn.augment import check_augment, parse_augment
+
+    return check_augment(parse_augment(text))
 
 
 def _print_confounders(check: dict) -> None:
