@@ -44,7 +44,24 @@ def ordered_cells(cfg):
     return cheap + deep
 
 
+def _cache_loads() -> None:
+    """Parse each table once: run_cell looks load_dataset up at call time, so the cached one
+    is used (a Dataset is frozen, and the cell does not modify its arrays)."""
+    import deepclust.datasets as datasets
+
+    original, cache = datasets.load_dataset, {}
+
+    def load_dataset(name, **kwargs):
+        key = (str(name), json.dumps(kwargs, sort_keys=True, default=str))
+        if key not in cache:
+            cache[key] = original(name, **kwargs)
+        return cache[key]
+
+    datasets.load_dataset = load_dataset
+
+
 def main() -> int:
+    _cache_loads()
     cfg = load_config(CONFIG)
     done = {(r["dataset"], r["method"], int(r["seed"])) for r in read_rows(cfg.results) if r.get("status", "ok") == "ok"}
     pending = [c for c in ordered_cells(cfg) if (c[0].key, c[1].key, c[2]) not in done]
