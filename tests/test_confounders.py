@@ -163,3 +163,50 @@ def test_old_run_folders_with_a_single_scaling_still_predict(tmp_path):
     (tmp_path / "run" / "preprocess.json").write_text(json.dumps(legacy))
     labels, _ = predict_run(tmp_path / "run", ds)
     assert (labels == run.labels).mean() > 0.99
+
+
+# -- the benchmark cell and config, on the real exposome ------------------------------------------
+def _exposome_or_skip():
+    from deepclust.datasets import data_home
+
+    if not (data_home() / "exposome" / "metabol_serum_pData.csv").is_file():
+        pytest.skip("needs DEEPCLUST_DATA (../shared/data) with the exposome tables")
+
+
+def test_config_checks_preprocess_steps_when_loading():
+    from deepclust.bench import load_config
+
+    base = {"datasets": [{"name": "exposome", "preprocess": ["combat:batch=plate_batch"], "technical": "plate_batch"}], "methods": [{"name": "kmeans"}]}
+    cfg = load_config(base)
+    assert cfg.datasets[0].preprocess == ("combat:batch=plate_batch",) and cfg.datasets[0].technical == ("plate_batch",)
+    base["datasets"][0]["preprocess"] = ["paretto"]
+    with pytest.raises(ValueError, match="did you mean 'pareto'"):
+        load_config(base)
+
+
+@pytest.mark.data
+def test_bench_cell_combat_removes_the_plate_from_serum_clusters():
+    _exposome_or_skip()
+    from deepclust.bench.cell import run_cell
+
+    def cell(preprocess):
+        d = {"name": "exposome", "options": {"table": "serum"}, "technical": ["plate_batch"], "biological": ["e3_sex"], **preprocess}
+        out = run_cell({"dataset": d, "method": {"name": "kmeans", "params": {}}, "seed": 0})
+        return {a["covariate"]: a for a in out["associations"]}
+
+    raw, corrected = cell({}), cell({"preprocess": ["combat:batch=plate_batch"]})
+    assert raw["plate_batch"]["p_value"] < 1e-8  # the observation: clusters follow the plate
+    assert corrected["plate_batch"]["p_value"] > 1e-3
+
+
+@pytest.mark.data
+def test_exposome_serum_plus_urine_and_its_covariates():
+    _exposome_or_skip()
+    from deepclust.datasets import load_dataset
+
+    ds = load_dataset("exposome", table="serum+urine")
+    assert ds.X.shape == (1152, 221) and ds.feature_names[0] == "serum_metab_1" and ds.feature_names[-1].startswith("urine_")
+    assert "plate_batch" in ds.metadata.columns and len(np.unique(ds.y)) == 6
+    assert ds.info["confounders"]["technical"][0] == "plate_batch"
+    serum = load_dataset("exposome")
+    np.testing.assert_array_equal(ds.X[:, :177], serum.X)
