@@ -166,7 +166,11 @@ def _warning(rows: list[dict], alpha: float) -> str | None:
         what += f", while no biological covariate ({', '.join(repr(r['covariate']) for r in bio)}) is significantly associated"
     else:
         what += "; no biological covariate was given to compare with"
-    return what + "; they may reflect how the samples were measured rather than biology: consider a batch correction (e.g. --preprocess combat:batch=COLUMN)"
+    if top["kind"] == "categorical":
+        advice = f"consider a batch correction (--preprocess combat:batch={top['covariate']})"
+    else:  # run order, sampling time: no batches to correct, and often tied to the biology
+        advice = "a numeric factor has no batches to correct: check whether it is tied to the biology before removing it"
+    return what + f"; they may reflect how the samples were measured rather than biology: {advice}"
 
 
 def _describe(row: dict) -> str:
