@@ -151,11 +151,13 @@ def test_cli_without_covariates_says_how_to_give_them(plate_table, tmp_path, cap
 
 
 def test_old_run_folders_with_a_single_scaling_still_predict(tmp_path):
-    from deepclust.datasets import load_dataset
+    from deepclust.datasets import Dataset
     from deepclust.runs import fit_run, predict_run
 
-    ds = load_dataset("digits")
-    run = fit_run(ds, method="kmeans", n_clusters=4, out=tmp_path / "run", scale="standard", plot=False)
+    rng = np.random.default_rng(0)
+    X = (rng.normal(size=(90, 5)) * [1, 10, 100, 1, 1] + np.repeat(np.eye(3, 5) * 5, 30, axis=0)).astype(np.float32)
+    ds = Dataset("toy", X, None, [f"f{j}" for j in range(5)], np.array([str(i) for i in range(90)], dtype=object))
+    run = fit_run(ds, method="kmeans", n_clusters=3, out=tmp_path / "run", scale="standard", plot=False)
     # rewrite the folder's preprocessing as the earlier format: {"kind": ..., "mean": ..., "scale": ...}
     (tmp_path / "run" / "preprocess.safetensors").unlink()
     X = ds.X.astype(np.float64)
@@ -189,14 +191,19 @@ def test_bench_cell_combat_removes_the_plate_from_serum_clusters():
     _exposome_or_skip()
     from deepclust.bench.cell import run_cell
 
-    def cell(preprocess):
-        d = {"name": "exposome", "options": {"table": "serum"}, "technical": ["plate_batch"], "biological": ["e3_sex"], **preprocess}
-        out = run_cell({"dataset": d, "method": {"name": "kmeans", "params": {}}, "seed": 0})
-        return {a["covariate"]: a for a in out["associations"]}
+    from sklearn.cluster import KMeans
 
-    raw, corrected = cell({}), cell({"preprocess": ["combat:batch=plate_batch"]})
-    assert raw["plate_batch"]["p_value"] < 1e-8  # the observation: clusters follow the plate
-    assert corrected["plate_batch"]["p_value"] > 1e-3
+    from deepclust.datasets import load_dataset
+
+    serum = load_dataset("exposome")
+    X = (serum.X - serum.X.mean(0)) / serum.X.std(0)
+    raw = KMeans(6, n_init=1, random_state=0).fit_predict(X)
+    plate = confounder_check(raw, serum.metadata, technical=["plate_batch"], warn=False)["associations"][0]
+    assert plate["p_value"] < 1e-8  # the observation: k-means clusters follow the plate
+    d = {"name": "exposome", "options": {"table": "serum"}, "technical": ["plate_batch"], "biological": ["e3_sex"], "preprocess": ["combat:batch=plate_batch"]}
+    out = run_cell({"dataset": d, "method": {"name": "gmm-diag", "params": {}}, "seed": 0})
+    corrected = {a["covariate"]: a for a in out["associations"]}
+    assert corrected["plate_batch"]["p_value"] > 1e-3 and corrected["e3_sex"]["role"] == "biological"
 
 
 @pytest.mark.data
