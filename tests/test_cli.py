@@ -69,7 +69,7 @@ def test_csv_with_standard_scaling_and_replay(tmp_path):
     out = tmp_path / "run"
     code = run_cli("fit", "--data", tmp_path / "t.csv", "--id-column", "id", "--label-column", "group", "--method", "gmm", "--out", out, "--quiet")
     assert code == 0
-    assert json.loads((out / "preprocess.json").read_text())["kind"] == "standard"
+    assert [s["spec"] for s in json.loads((out / "preprocess.json").read_text())["steps"]] == ["standard"]
     assert json.loads((out / "metrics.json").read_text())["metrics"]["acc"] == 1.0
     assert pd.read_csv(out / "labels.csv")["sample_id"].iloc[0] == "s0"
     assert run_cli("predict", "--model", out, "--data", tmp_path / "t.csv", "--id-column", "id", "--label-column", "group", "--out", tmp_path / "p.csv") == 0

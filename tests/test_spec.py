@@ -301,3 +301,65 @@ def test_example_specs_train_through_the_embedding(name, n_features):
         pytest.importorskip("yaml")
     X = np.random.default_rng(0).random((8, n_features)).astype(np.float32)
     assert emb(network=str(EXAMPLES / name)).fit_transform(X).shape == (8, 10)
+
+
+# -- 1-D convolutions (ordered feature vectors: spectra) -----------------------------------------
+@pytest.mark.parametrize("length", [177, 64, 33])
+@pytest.mark.parametrize("kernel, stride, padding", [(3, 1, "same"), (5, 2, "same"), (4, 3, "valid"), (3, 2, 1)])
+@pytest.mark.parametrize("pool", [None, 2])
+def test_conv1d_round_trips_any_length(length, kernel, stride, padding, pool):
+    from deepclust.nn import build_autoencoder
+
+    encoder = [{"type": "Conv1D", "filters": 4, "kernel": kernel, "stride": stride, "padding": padding}]
+    if pool:
+        encoder.append({"type": "MaxPool1D", "pool": pool})
+    encoder += [{"type": "Conv1D", "filters": 8, "kernel": 3, "stride": 2}, {"type": "Dense", "units": 5}]
+    spec = {"input_shape": [length], "encoder": encoder}
+    try:
+        ae = build_autoencoder(spec, length)
+    except ValueError as exc:  # an odd length after the first layer cannot be pooled by 2
+        assert pool and "cannot pool" in str(exc)
+        return
+    z = ae.encode(torch.randn(3, length))
+    assert z.shape == (3, 5) and ae.decode(z).shape == (3, length)
+
+
+def test_conv1d_channels_first_shape_and_canonical_form():
+    from deepclust.nn import build_autoencoder, load_spec
+
+    spec = load_spec({"input_shape": [2, 50], "encoder": [{"type": "Conv1D", "filters": 4, "kernel": 5, "stride": 2}, {"type": "Dense", "units": 3}]})
+    assert spec["input_shape"] == [2, 50] and spec["encoder"][0]["stride"] == 2
+    assert load_spec(spec) == spec
+    ae = build_autoencoder(spec, 100)
+    conv = next(m for m in ae.encoder if isinstance(m, torch.nn.Conv1d))
+    assert conv.in_channels == 2 and conv.out_channels == 4
+    with pytest.raises(ValueError, match="holds 100 values per sample, but the data has 90"):
+        build_autoencoder(spec, 90)
+
+
+def test_conv1d_errors():
+    from deepclust.nn import load_spec
+
+    with pytest.raises(ValueError, match="mixes 1-D"):
+        load_spec({"input_shape": [1, 8, 8], "encoder": [{"type": "Conv2D", "filters": 2, "kernel": 3}, {"type": "MaxPool1D", "pool": 2}, {"type": "Dense", "units": 2}]})
+    with pytest.raises(ValueError, match="did you mean 'Conv1D'"):
+        load_spec({"input_shape": [8], "encoder": [{"type": "Conv1d_", "filters": 2, "kernel": 3}]})
+
+
+def test_autoencoder_embedding_trains_with_a_conv1d_spec(tmp_path):
+    import numpy as np
+
+    from deepclust.methods import AutoencoderEmbedding
+
+    rng = np.random.default_rng(0)
+    t = np.linspace(0, 1, 40)
+    X = np.stack([np.sin(2 * np.pi * (3 + rng.integers(0, 2)) * t) + 0.1 * rng.normal(size=40) for _ in range(64)]).astype(np.float32)
+    spec = {"input_shape": [40], "encoder": [
+        {"type": "Conv1D", "filters": 4, "kernel": 5, "stride": 2}, {"type": "MaxPool1D", "pool": 2},
+        {"type": "Dense", "units": 3}]}
+    emb = AutoencoderEmbedding(network=spec, epochs=15, batch_size=16, lr=3e-3, random_state=0).fit(X)
+    assert emb.history_["loss"][-1] < emb.history_["loss"][0]
+    Z = emb.transform(X)
+    assert Z.shape == (64, 3)
+    again = AutoencoderEmbedding.load(emb.save(tmp_path / "m"))
+    np.testing.assert_allclose(again.transform(X), Z, atol=1e-6)

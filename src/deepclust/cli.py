@@ -6,6 +6,7 @@ import argparse
 import logging
 import os
 import sys
+from pathlib import Path
 
 _EXIT_USAGE = 2
 
@@ -61,6 +62,7 @@ def _data_args(p: argparse.ArgumentParser, *, required: bool) -> None:
     p.add_argument("--transpose", action="store_true", help="the table is features x samples (first column: feature names)")
     p.add_argument("--layer", default=None, help=".h5ad input: cluster this layer instead of .X")
     p.add_argument("--obsm", default=None, help=".h5ad input: cluster this .obsm entry (e.g. X_pca) instead of .X")
+    p.add_argument("--covariates", default=None, help="CSV of per-sample covariates (batch, plate, sex, ...), first column the sample ID; joined onto the data's metadata")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -94,6 +96,11 @@ def build_parser() -> argparse.ArgumentParser:
     fit.add_argument("--write-h5ad", default=None, metavar="PATH", help=".h5ad input: write a copy with obs['deepclust'], obsm['X_deepclust'] and uns['deepclust'] to PATH")
     fit.add_argument("--checkpoint-every", type=_positive_int, default=None, metavar="N", help="write training checkpoints every N epochs to OUT.partial-checkpoints/ (removed when the run succeeds)")
     fit.add_argument("--resume", action="store_true", help="continue an interrupted run from its checkpoints: repeat its command (same --out) with --resume")
+    fit.add_argument("--preprocess", default=None, help="preprocessing steps before --scale, e.g. 'log1p,combat:batch=plate_batch,select:mad=100' (see README: Omics preprocessing)")
+    fit.add_argument("--technical", default=None, help="metadata columns of technical covariates to test the clusters against, e.g. plate_batch,run_order2 (or 'auto')")
+    fit.add_argument("--biological", default=None, help="metadata columns of biological covariates to compare with, e.g. h_cohort,e3_sex (or 'auto')")
+    fit.add_argument("--augment", default=None, help="training-time augmentation of the autoencoder for small cohorts, e.g. 'noise=0.1,mixup=0.2,marginal=0.1'")
+    fit.add_argument("--confounders", default=None, choices=["auto"], help="'auto': test the dataset's own technical and biological covariates (the exposome has defaults)")
 
     pred = sub.add_parser("predict", help="label new data with a saved model", description="Label new data with a saved model (a run folder or its model/ folder).")
     pred.add_argument("--model", required=True, help="a run folder written by 'deepclust fit', or its model/ folder")
@@ -180,7 +187,25 @@ def _load(args):
     for key in ("layer", "obsm"):
         if getattr(args, key, None) is not None:
             table[key] = getattr(args, key)
-    return load_dataset(args.data, subset=args.subset, data_dir=args.data_dir, **table)
+    if _reads_missing(args) and Path(args.data).suffix:
+        table["allow_missing"] = True  # a file whose holes the preprocessing fills
+    data = load_dataset(args.data, subset=args.subset, data_dir=args.data_dir, **table)
+    if args.covariates:
+        from deepclust.datasets import attach_covariates
+
+        data = attach_covariates(data, args.covariates)
+    return data
+
+
+def _reads_missing(args) -> bool:
+    from deepclust.preprocess import split_steps
+
+    steps = [s.split(":")[0].strip().lower() for s in split_steps(getattr(args, "preprocess", None))]
+    if getattr(args, "model", None):  # predict: the run's saved steps
+        from deepclust.runs import saved_preprocess_steps
+
+        steps = [s.split(":")[0] for s in saved_preprocess_steps(args.model)]
+    return "impute" in steps
 
 
 def _data_source(args) -> dict:
@@ -205,9 +230,13 @@ def _print_metrics(metrics: dict) -> None:
 
 
 def _cmd_fit(args) -> int:
+    import warnings
+
+    from deepclust.explain.confounders import ConfounderWarning
     from deepclust.runs import fit_run
     from deepclust.train import distributed
 
+    warnings.filterwarnings("ignore", category=ConfounderWarning)  # printed below, with its table
     distributed.init_from_env(args.device)  # under torchrun: join the process group (no-op otherwise)
     main = distributed.is_main_process()
     data = _load(args)
@@ -222,6 +251,7 @@ def _cmd_fit(args) -> int:
         "device": args.device,
         "precision": args.precision,
         "verbose": not args.quiet,
+        "augment": _augment(args.augment),
     }
     try:
         result = fit_run(
@@ -241,6 +271,9 @@ def _cmd_fit(args) -> int:
             progress=not args.quiet,
             data_source=_data_source(args),
             n_bootstrap=args.bootstrap,
+            preprocess=args.preprocess,
+            technical=args.technical or args.confounders,
+            biological=args.biological or args.confounders,
         )
     except KeyboardInterrupt:
         if args.out is None or not (args.checkpoint_every or args.resume):
@@ -258,6 +291,8 @@ def _cmd_fit(args) -> int:
     doc = result.metrics
     print(f"{doc['method']} on {doc['dataset']} ({doc['n_samples']} samples, {doc['n_features']} features): {doc['n_clusters']} clusters in {doc['fit_seconds']:.1f} s")
     _print_metrics(doc["metrics"])
+    if "confounders" in doc:
+        _print_confounders(doc["confounders"])
     if "select_k" in doc:
         print(f"k chosen by the sweep: {doc['select_k']['reason']}")
     if "stability" in doc:
@@ -335,6 +370,25 @@ def _cmd_report(args) -> int:
 
     print(f"wrote {write_report(args.run, args.out, progress=not args.quiet)}")
     return 0
+
+
+def _augment(text):
+    if text is None:
+        return None
+    from deepclust.nn.augment import check_augment, parse_augment
+
+    return check_augment(parse_augment(text))
+
+
+def _print_confounders(check: dict) -> None:
+    rows = check["associations"]
+    if rows:
+        width = max(len(r["covariate"]) for r in rows)
+        print(f"\n{'covariate':<{width}}  role        test            p-value   effect")
+        for r in rows:
+            print(f"{r['covariate']:<{width}}  {r['role']:<10}  {r['test']:<14}  {r['p_value']:8.1e}  {r['measure']} {r['effect_size']:.3f}")
+    if check.get("warning"):
+        print(f"\nWARNING: {check['warning']}")
 
 
 def _cmd_predict(args) -> int:

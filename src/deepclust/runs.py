@@ -6,7 +6,8 @@ Layout of ``DIR`` (written atomically: the folder appears complete or not at all
     metrics.json      run description and metrics (internal always, external with labels)
     embedding.png     2-D view of the clustered representation, coloured by cluster
     history.json      per-epoch training losses (deep methods)
-    preprocess.json   the scaling applied before the model, replayed by predict
+    preprocess.json   the preprocessing chain applied before the model (arrays in
+                      preprocess.safetensors), replayed by predict
     model/            the saved estimator (JSON + safetensors)
 
 and, when asked for or when they apply:
@@ -38,7 +39,7 @@ from deepclust._version import __version__
 from deepclust.datasets import Dataset
 from deepclust.methods import build_method, load_model
 from deepclust.metrics import evaluate
-from deepclust.preprocess import apply_scaling, fit_scaling
+from deepclust.preprocess import Preprocessor, apply_scaling, ends_with_scaling, split_steps
 from deepclust.train.distributed import is_main_process
 
 
@@ -131,6 +132,9 @@ def fit_run(
     n_bootstrap: int = 10,
     checkpoint_every: int | None = None,
     resume: bool = False,
+    preprocess=None,
+    technical=None,
+    biological=None,
 ) -> RunResult:
     """Cluster ``dataset`` with ``method`` and write a run folder.
 
@@ -148,7 +152,18 @@ def fit_run(
         unless ``overwrite``; it is replaced only once the new run is complete.
     seed : int or None, default=0
     scale : {"auto", "none", "standard", "minmax"}, default="auto"
-        "auto": none for image datasets (already in [0, 1]), "standard" for everything else.
+        Scaling after ``preprocess``. "auto": none for image datasets (already in [0, 1])
+        and when ``preprocess`` ends with a scaling step, "standard" for everything else.
+    preprocess : str or list of str, optional
+        Preprocessing steps in the language of :mod:`deepclust.preprocess.pipeline`, e.g.
+        ``"log1p,combat:batch=plate_batch,select:mad=100"``; batch steps read the
+        dataset's metadata. Saved in the run folder and replayed by :func:`predict_run`.
+    technical, biological : str, list of str or "auto", optional
+        Metadata columns to test the clusters against (:func:`deepclust.explain.confounders.confounder_check`);
+        "auto" takes the dataset's own defaults (``dataset.info["confounders"]``, the
+        exposome has them). The result goes to ``metrics.json`` under ``"confounders"``,
+        with a ``"warning"`` (also emitted as a :class:`ConfounderWarning`) when the clusters
+        track a technical covariate more strongly than any biological one.
     autoencoder_options : dict, optional
         Options of the autoencoder (pretraining, for the clustering-loss methods): ``epochs``,
         ``batch_size``, ``latent_dim``, ``lr``, ``network``, ``device``, ``precision``, ``verbose``.
@@ -193,10 +208,15 @@ def fit_run(
     first_seed = seeds[0] if seeds else seed
     estimator = build_method(method, 2 if k == "auto" else k, first_seed, embedding=options, verbose=options.get("verbose"))  # validates the name first
     out = Path(out) if out is not None else default_out_dir(dataset.name, method)
+    steps = split_steps(preprocess)
     if scale == "auto":
-        scale = "none" if dataset.image_shape is not None else "standard"
+        scale = "none" if dataset.image_shape is not None or ends_with_scaling(steps) else "standard"
+    if scale not in ("none", "standard", "minmax"):
+        raise ValueError(f"unknown scaling {scale!r}; expected one of ['auto', 'none', 'standard', 'minmax']")
+    preprocessor = Preprocessor(steps + ([scale] if scale != "none" else []))
+    technical, biological = _confounder_columns(dataset, technical, biological)
     run = {"dataset": dataset.name, "n_samples": dataset.n_samples, "n_features": dataset.n_features, "method": method, "n_clusters": k,
-           "seed": seed, "scale": scale, **{key: v for key, v in sorted(options.items()) if key != "verbose" and v is not None},
+           "seed": seed, "scale": scale, "preprocess": list(steps), **{key: v for key, v in sorted(options.items()) if key != "verbose" and v is not None},
            **({"seeds": seeds} if seeds else {}), **({"k_range": list(k_range) if k_range is not None else "default"} if k == "auto" else {})}
     folder = checkpoint_folder(out)
     if resume:  # the interrupted process left its unfinished run folder behind: it is of no use
@@ -204,7 +224,7 @@ def fit_run(
             shutil.rmtree(stale, ignore_errors=True)
     main = is_main_process()
     with atomic_directory(out, overwrite=overwrite) if main else _discarded_directory() as tmp:
-        X, scaling = fit_scaling(scale, dataset.X)
+        X = preprocessor.fit_transform(dataset.X, dataset.metadata)
         t0 = time.perf_counter()
         with _checkpoints(folder, checkpoint_every, resume, run) as ckpt:
             recorders: dict = {}
@@ -265,6 +285,8 @@ def fit_run(
             "n_clusters": k,
             "seed": seed,
             "scale": scale,
+            "preprocess": preprocessor.specs,
+            "n_features_used": int(X.shape[1]),
             "fit_seconds": round(seconds, 3),
             "deepclust_version": __version__,
             "internal_metrics_space": "the representation that was clustered (estimator.transform)",
@@ -280,9 +302,13 @@ def fit_run(
             doc["stability"] = {**seed_fits.summary(), "unstable_clusters": seed_fits.stability.unstable,
                                 "mean_pairwise_ari": seed_fits.stability.to_dict()["mean_pairwise_ari"]}
             seed_fits.stability.write(tmp, extra=seed_fits.summary())
+        if technical or biological:
+            from deepclust.explain.confounders import confounder_check
+
+            doc["confounders"] = confounder_check(labels, dataset.metadata, technical=technical, biological=biological)
         _write_labels(tmp / "labels.csv", dataset.sample_ids, labels)
         atomic_write_json(tmp / "metrics.json", doc)
-        atomic_write_json(tmp / "preprocess.json", scaling)
+        preprocessor.save(tmp)
         history = getattr(estimator, "history_", None) or getattr(getattr(estimator, "embedding_", None), "history_", None)
         if history:
             atomic_write_json(tmp / "history.json", history)
@@ -332,6 +358,40 @@ def _discarded_directory():
         yield Path(tmp)
 
 
+def _confounder_columns(dataset: Dataset, technical, biological) -> tuple[list[str], list[str]]:
+    """Resolve "auto" to the dataset's defaults; check that the metadata exists."""
+    from deepclust.explain.confounders import parse_covariates
+
+    defaults = dataset.info.get("confounders", {}) if isinstance(dataset.info, dict) else {}
+    out = []
+    for role, value in (("technical", technical), ("biological", biological)):
+        if isinstance(value, str) and value.strip().lower() == "auto":
+            if role not in defaults:
+                raise ValueError(
+                    f"dataset {dataset.name!r} has no default {role} covariates; name metadata columns instead of 'auto'"
+                )
+            value = defaults[role]
+        out.append(parse_covariates(value))
+    if (out[0] or out[1]) and dataset.metadata is None:
+        raise ValueError(
+            f"the confounder check needs per-sample covariates, but dataset {dataset.name!r} has none; "
+            "give a covariates table (--covariates FILE.csv, first column the sample ID)"
+        )
+    return out[0], out[1]
+
+
+def saved_preprocess_steps(model: str | Path) -> list[str]:
+    """The preprocessing steps a run folder replays (empty for a bare model folder)."""
+    _, run_dir = _model_folder(Path(model))
+    if run_dir is None or not (run_dir / "preprocess.json").is_file():
+        return []
+    try:
+        state = json.loads((run_dir / "preprocess.json").read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ValueError(f"{str(run_dir / 'preprocess.json')!r} is not valid JSON: {exc}") from None
+    return [str(step.get("spec", "")) for step in state.get("steps", [])] if "format" in state else []
+
+
 def _model_folder(path: Path) -> tuple[Path, Path | None]:
     """Accept a run folder (with ``model/``) or a model folder; return (model dir, run dir)."""
     if (path / "model" / "model.json").is_file():
@@ -342,14 +402,19 @@ def _model_folder(path: Path) -> tuple[Path, Path | None]:
 def predict_run(model: str | Path, dataset: Dataset, *, out: str | Path | None = None, overwrite: bool = False) -> tuple[np.ndarray, dict | None]:
     """Label ``dataset`` with a saved model (a run folder or a model folder).
 
-    Applies the run's saved scaling first. Writes ``sample_id, cluster`` to ``out`` (CSV)
+    Replays the run's saved preprocessing first (batch steps read ``dataset.metadata``, so
+    new samples need their batch; a batch the run never saw is an error). Writes ``sample_id, cluster`` to ``out`` (CSV)
     when given. Returns the labels and, when the dataset has reference labels, the metrics.
     """
     model_dir, run_dir = _model_folder(Path(model))
     estimator = load_model(model_dir)
     X = dataset.X
     if run_dir is not None and (run_dir / "preprocess.json").is_file():
-        X = apply_scaling(json.loads((run_dir / "preprocess.json").read_text(encoding="utf-8")), X)
+        state = json.loads((run_dir / "preprocess.json").read_text(encoding="utf-8"))
+        if "format" in state:
+            X = Preprocessor.load(run_dir).transform(X, dataset.metadata)
+        else:  # a run folder written before the preprocessing chain: one scaling
+            X = apply_scaling(state, X)
     if out is not None:
         out = Path(out)
         if out.exists() and not overwrite:

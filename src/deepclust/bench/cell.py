@@ -22,7 +22,7 @@ def run_cell(spec: dict) -> dict:
     from deepclust.datasets import load_dataset
     from deepclust.methods import build_method
     from deepclust.metrics import evaluate
-    from deepclust.preprocess import fit_scaling
+    from deepclust.preprocess import Preprocessor, ends_with_scaling, fit_scaling
 
     d = spec["dataset"]
     data = load_dataset(d["name"] or d["path"], subset=d.get("subset", "all"), **d.get("options", {}))
@@ -32,9 +32,15 @@ def run_cell(spec: dict) -> dict:
     scale = d.get("scale", "auto")
     if scale == "auto":
         scale = "none" if data.image_shape is not None else "standard"
+    steps = d.get("preprocess") or []
+    if steps and d.get("scale", "auto") == "auto" and ends_with_scaling(steps):
+        scale = "none"
     estimator = build_method(spec["method"]["name"], k, spec["seed"], **spec["method"].get("params", {}))
     t0 = time.perf_counter()
-    X, _ = fit_scaling(scale, data.X)
+    if steps:  # batch correction etc. (reads the metadata, never the reference labels)
+        X = Preprocessor(list(steps) + ([scale] if scale != "none" else [])).fit_transform(data.X, data.metadata)
+    else:
+        X, _ = fit_scaling(scale, data.X)
     pretrain_seconds = 0.0
     if spec["method"].get("pretrain") == "shared":
         path, pretrain_seconds = shared_pretraining(estimator, X, spec["seed"], spec["pretrain_dir"], d.get("key") or data.name)
@@ -43,6 +49,12 @@ def run_cell(spec: dict) -> dict:
     labels = estimator.fit(X).labels_  # the honest protocol: no labels reach the method
     seconds = time.perf_counter() - t0 + pretrain_seconds
     metrics = evaluate(np.asarray(labels), y_true=data.y)
+    associations = []
+    if d.get("technical") or d.get("biological"):
+        from deepclust.explain.confounders import confounder_check
+
+        check = confounder_check(labels, data.metadata, technical=d.get("technical", ()), biological=d.get("biological", ()), warn=False)
+        associations = check["associations"]
     device = getattr(getattr(estimator, "embedding_", None), "autoencoder_", None)
     device = str(next(device.parameters()).device) if device is not None else "cpu"
     return {
@@ -53,6 +65,7 @@ def run_cell(spec: dict) -> dict:
         "seconds": seconds,
         "peak_rss_mb": peak_rss_mb(),
         "torch_device": device,
+        **({"associations": associations} if associations else {}),
     }
 
 

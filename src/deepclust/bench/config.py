@@ -10,6 +10,12 @@ Example::
     [[datasets]]
     name = "mnist"                         # a registered name, or `path = "my.csv"`
     seeds = "0-4"                          # optional: this dataset's own seeds
+    # optional, for tables: preprocessing steps (deepclust.preprocess.pipeline) before `scale`,
+    # and metadata columns whose association with the clusters is recorded in a second CSV
+    # beside the results (<results>_associations.csv)
+    # preprocess = ["combat:batch=plate_batch", "select:mad=100"]
+    # technical = ["plate_batch"]
+    # biological = ["e3_sex"]
 
     [[methods]]
     name = "n2d"
@@ -39,7 +45,7 @@ else:  # pragma: no cover
     import tomli as tomllib
 
 _TOP = {"name", "description", "results", "seeds", "time_limit", "n_clusters", "datasets", "methods", "published"}
-_DATASET = {"name", "path", "label", "subset", "scale", "label_column", "id_column", "transpose", "table", "n_clusters", "seeds"}
+_DATASET = {"name", "path", "label", "subset", "scale", "label_column", "id_column", "transpose", "table", "n_clusters", "seeds", "preprocess", "technical", "biological"}
 _METHOD = {"name", "label", "params", "per_dataset", "pretrain"}
 _PUBLISHED = {"dataset", "method", "acc", "nmi", "ari", "source"}
 
@@ -54,6 +60,9 @@ class DatasetSpec:
     options: dict = field(default_factory=dict)  # label_column, id_column, transpose, table
     n_clusters: int | None = None
     seeds: tuple[int, ...] | None = None  # overrides the config's seeds for this dataset
+    preprocess: tuple[str, ...] = ()  # steps of deepclust.preprocess.pipeline, before `scale`
+    technical: tuple[str, ...] = ()  # metadata columns tested against the clusters
+    biological: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -149,7 +158,16 @@ def load_config(config: str | Path | dict) -> BenchConfig:
         ds_seeds = d.get("seeds")
         if ds_seeds is not None:
             ds_seeds = tuple(parse_seeds(ds_seeds) if isinstance(ds_seeds, str) else [int(x) for x in ds_seeds])
-        datasets.append(DatasetSpec(key, d.get("name") if path is None else None, path, d.get("subset", "all"), d.get("scale", "auto"), opts, d.get("n_clusters"), ds_seeds))
+        extra = {}
+        if "preprocess" in d:
+            from deepclust.preprocess import Preprocessor
+
+            extra["preprocess"] = tuple(Preprocessor(d["preprocess"]).specs)  # a bad step fails here, not in every cell
+        for role in ("technical", "biological"):
+            if role in d:
+                value = d[role]
+                extra[role] = tuple(value.split(",") if isinstance(value, str) else (str(v) for v in value))
+        datasets.append(DatasetSpec(key, d.get("name") if path is None else None, path, d.get("subset", "all"), d.get("scale", "auto"), opts, d.get("n_clusters"), ds_seeds, **extra))
 
     methods = []
     for i, m in enumerate(raw["methods"]):

@@ -19,6 +19,15 @@ from deepclust.bench.config import BenchConfig, load_config
 logger = logging.getLogger(__name__)
 
 
+ASSOCIATION_FIELDS = ("covariate", "role", "test", "statistic", "p_value", "effect_size", "measure")
+ASSOCIATION_COLUMNS = ("dataset", "method", "seed", *ASSOCIATION_FIELDS, "commit")
+
+
+def associations_path(results: Path) -> Path:
+    """``results/x.csv`` -> ``results/x_associations.csv``: cluster-covariate associations per cell."""
+    return results.with_name(results.stem + "_associations.csv")
+
+
 def _finished(results: Path) -> set[tuple[str, str, int]]:
     return {(r["dataset"], r["method"], int(r["seed"])) for r in read_rows(results) if r.get("status", "ok") == "ok"}
 
@@ -75,7 +84,8 @@ def run(config, *, command: str | None = None, dry_run: bool = False) -> pd.Data
     for i, (d, m, seed) in enumerate(pending, 1):
         params = m.params_for(d.key)
         spec = {
-            "dataset": {"key": d.key, "name": d.name, "path": d.path, "subset": d.subset, "scale": d.scale, "options": d.options, "n_clusters": d.n_clusters},
+            "dataset": {"key": d.key, "name": d.name, "path": d.path, "subset": d.subset, "scale": d.scale, "options": d.options, "n_clusters": d.n_clusters,
+                        **{k: list(getattr(d, k)) for k in ("preprocess", "technical", "biological") if getattr(d, k)}},
             "method": {"name": m.name, "params": params, "pretrain": m.pretrain},
             "seed": seed,
             "pretrain_dir": str(cfg.results.parent / "_pretrained"),  # keyed by dataset, seed and settings: safe to share across configs
@@ -91,6 +101,9 @@ def run(config, *, command: str | None = None, dry_run: bool = False) -> pd.Data
             "params": json.dumps({**params, "pretrain": "shared"} if m.pretrain == "shared" else params, sort_keys=True),
         }
         append_rows(cfg.results, [row], columns=HARNESS_COLUMNS)
+        if out.get("associations"):  # a second file, so the results schema stays as it is
+            keys = {"dataset": d.key, "method": m.key, "seed": seed, "commit": row["commit"]}
+            append_rows(associations_path(cfg.results), [{**keys, **{c: a[c] for c in ASSOCIATION_FIELDS}} for a in out["associations"]], columns=ASSOCIATION_COLUMNS)
         if out["status"] == "ok":
             logger.info("    acc %.4f nmi %.4f ari %.4f in %.1f s, %.0f MiB", out["acc"], out["nmi"], out["ari"], out["seconds"], out["peak_rss_mb"])
         else:

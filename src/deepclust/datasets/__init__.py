@@ -20,6 +20,7 @@ from typing import Any, Callable
 
 from deepclust.datasets._anndata import annotate_anndata, from_anndata, load_h5ad, write_h5ad_result
 from deepclust.datasets._base import Dataset
+from deepclust.datasets._covariates import attach_covariates
 from deepclust.datasets._benchmarks import (
     IDX_FILES,
     USPS_FILE,
@@ -35,6 +36,7 @@ from deepclust.datasets._tables import SUPPORTED, load_table
 __all__ = [
     "Dataset",
     "DataNotAvailableError",
+    "attach_covariates",
     "data_home",
     "fetch_file",
     "list_datasets",

@@ -18,7 +18,8 @@ class Dataset:
     name : str
         Short name, e.g. ``"mnist"`` or the file name for user tables.
     X : ndarray of shape (n_samples, n_features), float32
-        The data, finite.
+        The data, finite (NaN marks a missing value only in tables loaded with
+        ``allow_missing=True``, for a preprocessing that imputes them).
     y : ndarray of shape (n_samples,) or None
         Reference labels when known (used only for scoring), else None.
     feature_names : list of str, length n_features

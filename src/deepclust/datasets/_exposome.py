@@ -33,6 +33,11 @@ TABLES = {
 }
 COVARIATES = "covariates.csv"
 LABEL = "h_cohort"
+JOINED = {"serum+urine": ("serum", "urine")}  # tables joined on the child ID, features prefixed
+# Default covariates for the confounder check (--confounders auto): how and when a sample was
+# measured, against who the child is. Columns absent from a table's metadata are skipped.
+TECHNICAL = ("plate_batch", "run_order2", "hs_dift_mealblood_imp", "blood_sam4")
+BIOLOGICAL = (LABEL, "e3_sex", "age_sample_years", "h_ethnicity_cauc")
 
 
 def exposome_file(fname: str, data_dir: str | os.PathLike | None = None):
@@ -66,7 +71,7 @@ def load_exposome(data_dir: str | os.PathLike | None = None, table: str = "serum
     data_dir : path-like, optional
         Data folder holding ``exposome/``; defaults to :func:`~deepclust.datasets.data_home`.
         Missing files are downloaded from the thesis repository (pinned commit).
-    table : {"serum", "urine", "proteome", "exposures"}, default="serum"
+    table : {"serum", "urine", "proteome", "exposures", "serum+urine"}, default="serum"
         - ``"serum"``: 177 serum metabolites (``metabol_serum_exprs.csv``).
         - ``"urine"``: 44 urine metabolites (``metabol_urine_exprs.csv``).
         - ``"proteome"``: 36 plasma proteins (``proteome_exprs.csv``).
@@ -75,6 +80,9 @@ def load_exposome(data_dir: str | os.PathLike | None = None, table: str = "serum
           this export as integer codes (0, 1, 2, ...); they are kept as numeric columns and
           their names are listed in ``info["categorical_features"]`` so that a pipeline can
           one-hot encode or drop them. Any column that is not numeric is dropped with a warning.
+        - ``"serum+urine"``: both metabolomes of the same children side by side (221
+          features, named ``serum_metab_*`` and ``urine_metab_*``), with the serum sample
+          annotation (``plate_batch``) in the metadata.
 
     Returns
     -------
@@ -85,7 +93,8 @@ def load_exposome(data_dir: str | os.PathLike | None = None, table: str = "serum
         the sample annotation of the table (``*_pData.csv``: age at sampling, ethnicity,
         fasting time, and for serum ``plate_batch`` and run order) where its column names are
         new, prefixed ``pdata_`` where they clash; feature annotations are in
-        ``info["feature_metadata"]``.
+        ``info["feature_metadata"]``. ``info["confounders"]`` names the technical and the
+        biological covariates of the metadata for the confounder check.
 
     Examples
     --------
@@ -98,8 +107,10 @@ def load_exposome(data_dir: str | os.PathLike | None = None, table: str = "serum
     ----------
     ISGlobal Exposome Data Challenge 2021, https://github.com/isglobal-exposomeHub/ExposomeDataChallenge2021
     """
+    if table in JOINED:
+        return _load_joined(table, data_dir)
     if table not in TABLES:
-        raise ValueError(f"exposome: table must be one of {list(TABLES)}, got {table!r}")
+        raise ValueError(f"exposome: table must be one of {[*TABLES, *JOINED]}, got {table!r}")
     main, pdata_name, fdata_name = TABLES[table]
     main_path = exposome_file(main, data_dir)
     cov_path = exposome_file(COVARIATES, data_dir)
@@ -143,6 +154,10 @@ def load_exposome(data_dir: str | os.PathLike | None = None, table: str = "serum
     codes, classes = pd.factorize(metadata[LABEL], sort=True)
     info["classes"] = [str(c) for c in classes]
     info["label"] = LABEL
+    info["confounders"] = {
+        "technical": [c for c in TECHNICAL if c in metadata.columns],
+        "biological": [c for c in BIOLOGICAL if c in metadata.columns],
+    }
     return Dataset(
         name="exposome" if table == "serum" else f"exposome-{table}",
         X=np.ascontiguousarray(data.to_numpy(dtype=np.float32)),
@@ -150,6 +165,32 @@ def load_exposome(data_dir: str | os.PathLike | None = None, table: str = "serum
         feature_names=[str(c) for c in data.columns],
         sample_ids=np.array(list(ids), dtype=object),
         metadata=metadata,
+        info=info,
+    )
+
+
+def _load_joined(table: str, data_dir) -> Dataset:
+    parts = [load_exposome(data_dir, table=t) for t in JOINED[table]]
+    ids = parts[0].sample_ids
+    common = [i for i in ids if all(i in set(p.sample_ids) for p in parts[1:])]
+    if len(common) < len(ids):
+        warnings.warn(f"exposome {table}: {len(ids) - len(common)} children lack one of the tables and are left out", stacklevel=3)
+    blocks, names = [], []
+    for t, p in zip(JOINED[table], parts):
+        pos = pd.Index(p.sample_ids).get_indexer(common)
+        blocks.append(p.X[pos])
+        names += [f"{t}_{f}" for f in p.feature_names]
+    first = parts[0]
+    pos = pd.Index(first.sample_ids).get_indexer(common)
+    info = {k: v for k, v in first.info.items() if k not in ("feature_metadata", "files")}
+    info.update(table=table, files=[f for p in parts for f in p.info["files"]])
+    return Dataset(
+        name=f"exposome-{table}",
+        X=np.ascontiguousarray(np.hstack(blocks), dtype=np.float32),
+        y=first.y[pos],
+        feature_names=names,
+        sample_ids=np.array(common, dtype=object),
+        metadata=first.metadata.iloc[pos],
         info=info,
     )
 

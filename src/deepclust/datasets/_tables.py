@@ -30,6 +30,7 @@ def load_table(
     name: str | None = None,
     layer: str | None = None,
     obsm: str | None = None,
+    allow_missing: bool = False,
 ) -> Dataset:
     """Load a numeric table with samples in rows (or in columns, with ``transpose=True``).
 
@@ -55,6 +56,10 @@ def load_table(
         For ``.h5ad`` (AnnData) files only: cluster ``layers[layer]`` or ``obsm[obsm]`` instead
         of ``.X`` (see :func:`deepclust.datasets.load_h5ad`; ``label_column`` names a column
         of ``.obs``). Needs ``pip install "deepclust[anndata]"``.
+    allow_missing : bool, default=False
+        Keep missing values (empty cells, NaN) as NaN instead of refusing the file, for a
+        preprocessing that drops or imputes them (:mod:`deepclust.preprocess.missing`).
+        Infinite values are refused either way.
 
     Returns
     -------
@@ -109,9 +114,9 @@ def load_table(
                 f"{str(path)!r}: label_column and id_column need a table with named columns; "
                 "a .npy/.npz file has none (store labels as array 'y' and ids as 'ids' in an .npz)"
             )
-        return _load_array(path, transpose=transpose, name=name)
+        return _load_array(path, transpose=transpose, name=name, allow_missing=allow_missing)
     frame = _read_frame(path, suffix, transpose, names=(id_column, label_column))
-    return _frame_to_dataset(frame, path, label_column=label_column, id_column=id_column, name=name)
+    return _frame_to_dataset(frame, path, label_column=label_column, id_column=id_column, name=name, allow_missing=allow_missing)
 
 
 # The cells pandas reads as missing by default. In columns of names (sample ids, labels, the
@@ -170,7 +175,7 @@ def _read_frame(path: Path, suffix: str, transpose: bool, names=()) -> pd.DataFr
 
 
 def _frame_to_dataset(
-    frame: pd.DataFrame, path: Path, *, label_column: str | None, id_column: str | None, name: str
+    frame: pd.DataFrame, path: Path, *, label_column: str | None, id_column: str | None, name: str, allow_missing: bool = False
 ) -> Dataset:
     what = "rows" if frame.attrs.get("ids_from_index") else "columns"
     for arg, col in (("label_column", label_column), ("id_column", id_column)):
@@ -200,7 +205,7 @@ def _frame_to_dataset(
     features = frame.drop(columns=[c for c in (id_col, label_column) if c is not None])
     if features.shape[1] == 0:
         raise ValueError(f"{str(path)!r} has no feature columns besides the label and id columns")
-    X = _numeric_matrix(features, ids, path)
+    X = _numeric_matrix(features, ids, path, allow_missing)
     info = {"source": str(path)}
     if classes is not None:
         info["classes"] = classes
@@ -232,7 +237,7 @@ def _encode_labels(labels: pd.Series, ids: np.ndarray, path: Path, column: str):
     return codes.astype(np.int64), [str(c) for c in classes]
 
 
-def _numeric_matrix(features: pd.DataFrame, ids: np.ndarray, path: Path) -> np.ndarray:
+def _numeric_matrix(features: pd.DataFrame, ids: np.ndarray, path: Path, allow_missing: bool = False) -> np.ndarray:
     columns = []
     for col in features.columns:
         series = features[col]
@@ -249,7 +254,7 @@ def _numeric_matrix(features: pd.DataFrame, ids: np.ndarray, path: Path) -> np.n
             series = converted
         columns.append(series.to_numpy(dtype=np.float64, na_value=np.nan))
     X = np.column_stack(columns)
-    _check_finite(X, [str(c) for c in features.columns], ids, path)
+    _check_finite(X, [str(c) for c in features.columns], ids, path, allow_missing)
     _warn_constant(X, [str(c) for c in features.columns], path)
     return X.astype(np.float32)
 
@@ -273,8 +278,10 @@ def _warn_constant(X: np.ndarray, feature_names, path: Path) -> None:
         )
 
 
-def _check_finite(X: np.ndarray, feature_names, ids, path: Path) -> None:
+def _check_finite(X: np.ndarray, feature_names, ids, path: Path, allow_missing: bool = False) -> None:
     finite = np.isfinite(X) & (np.abs(np.nan_to_num(X)) <= np.finfo(np.float32).max)
+    if allow_missing:
+        finite |= np.isnan(X)
     if finite.all():
         return
     col = int(np.argmax(~finite.all(axis=0)))
@@ -283,11 +290,11 @@ def _check_finite(X: np.ndarray, feature_names, ids, path: Path) -> None:
     kind = "a missing (NaN)" if np.isnan(value) else "an infinite (or beyond float32 range)"
     raise ValueError(
         f"{str(path)!r}: feature {feature_names[col]!r} has {kind} value at sample {ids[row]!r} "
-        "(first occurrence); impute or drop it before clustering"
+        "(first occurrence); impute or drop it before clustering, or let deepclust do it (--preprocess 'dropmissing,impute,...')"
     )
 
 
-def _load_array(path: Path, *, transpose: bool, name: str) -> Dataset:
+def _load_array(path: Path, *, transpose: bool, name: str, allow_missing: bool = False) -> Dataset:
     y = ids = None
     try:
         loaded = np.load(path, allow_pickle=False)
@@ -332,7 +339,7 @@ def _load_array(path: Path, *, transpose: bool, name: str) -> Dataset:
         y = y.astype(np.int64)
     X = np.asarray(X, dtype=np.float64)
     feature_names = [f"x{j}" for j in range(X.shape[1])]
-    _check_finite(X, feature_names, ids, path)
+    _check_finite(X, feature_names, ids, path, allow_missing)
     _warn_constant(X, feature_names, path)
     return Dataset(
         name=name,

@@ -29,6 +29,7 @@ from deepclust.methods._base import (
 from deepclust.methods._persist import load_model, prefixed, register_model, save_model, unprefixed
 from deepclust.methods.streaming import BlockBatches, DiskArray, check_array_or_disk
 from deepclust.nn import Autoencoder, build_autoencoder, glorot_uniform_, load_spec, mlp_autoencoder
+from deepclust.nn.augment import TabularAugmenter, check_augment
 from deepclust.train import EarlyStopping, fit_module
 from deepclust.train.optim import adam
 
@@ -85,6 +86,13 @@ class AutoencoderEmbedding(Float32OutputMixin, TransformerMixin, BaseEstimator):
         numpy and torch random states are left untouched.
     verbose : bool, default=False
         Show a progress bar.
+    augment : dict or None, default=None
+        Training-time augmentation of every minibatch for small cohorts, e.g.
+        ``{"noise": 0.1, "mixup": 0.2, "marginal": 0.1}``: Gaussian noise of 0.1 feature
+        standard deviations, mixup of rows within the batch with Beta(0.2, 0.2) weights, and
+        each entry replaced with probability 0.1 by a draw from its feature's marginal (see
+        :mod:`deepclust.nn.augment`). The network reconstructs the uncorrupted (mixed) rows.
+        Seeded by ``random_state``; ``transform`` never augments.
 
     Attributes
     ----------
@@ -132,6 +140,7 @@ class AutoencoderEmbedding(Float32OutputMixin, TransformerMixin, BaseEstimator):
         device: str = "auto",
         random_state=None,
         verbose: bool = False,
+        augment=None,
     ) -> None:
         self.latent_dim = latent_dim
         self.hidden_dims = hidden_dims
@@ -144,6 +153,7 @@ class AutoencoderEmbedding(Float32OutputMixin, TransformerMixin, BaseEstimator):
         self.device = device
         self.random_state = random_state
         self.verbose = verbose
+        self.augment = augment
 
     def _check_params(self) -> None:
         for name in ("latent_dim", "epochs", "batch_size"):
@@ -195,7 +205,9 @@ class AutoencoderEmbedding(Float32OutputMixin, TransformerMixin, BaseEstimator):
         X = check_array_or_disk(X, min_samples=2)
         device = resolve_device(self.device)
         autocast = resolve_precision(self.precision, device)
-        seed = draw_seed(seed_stream(self.random_state))
+        augment = check_augment(self.augment)
+        rng = seed_stream(self.random_state)
+        seed = draw_seed(rng)
         arch, user_ae = self._architecture(X.shape[1])
         with torch_seeded(seed, device) as gen:
             ae = glorot_uniform_(self._build(arch), generator=gen) if user_ae is None else user_ae
@@ -204,10 +216,23 @@ class AutoencoderEmbedding(Float32OutputMixin, TransformerMixin, BaseEstimator):
             self._arch = arch
             optimizer = adam(ae.parameters(), lr=self.lr)
             callbacks = [EarlyStopping(self.patience)] if self.patience else []
+            streaming = isinstance(X, DiskArray)
+            if streaming and augment is not None:
+                raise ValueError("augment needs the data in memory (it resamples each feature's values); it is not available for data streamed from disk")
+            Xt = None if streaming else to_tensor(X, device)
+            if augment is None:
+                loss_fn = lambda m, batch, st: reconstruction_mse(m(batch[0]), batch[0])  # noqa: E731
+            else:
+                augmenter = TabularAugmenter(augment, Xt, draw_seed(rng))
+
+                def loss_fn(m, batch, st):
+                    x_in, target = augmenter(batch[0])
+                    return reconstruction_mse(m(x_in), target)
+
             state = fit_module(
                 ae,
-                lambda m, batch, st: reconstruction_mse(m(batch[0]), batch[0]),
-                BlockBatches(X, device) if isinstance(X, DiskArray) else (to_tensor(X, device),),
+                loss_fn,
+                BlockBatches(X, device) if streaming else (Xt,),
                 epochs=int(self.epochs),
                 batch_size=int(self.batch_size),
                 optimizer=optimizer,

@@ -26,6 +26,7 @@ from deepclust.methods._base import (
 from deepclust.methods._persist import load_model, prefixed, register_model, save_model, unprefixed
 from deepclust.methods.clustering import AutoencoderClustering
 from deepclust.nn import glorot_uniform_
+from deepclust.nn.augment import TabularAugmenter, check_augment
 from deepclust.nn.vae import RECONS, VAE, elbo_loss, mlp_vae
 from deepclust.train import EarlyStopping, fit_module
 from deepclust.train.optim import adam
@@ -75,6 +76,9 @@ class VAEEmbedding(Float32OutputMixin, TransformerMixin, BaseEstimator):
     random_state : int, numpy Generator or None, default=None
         Seeds weights, shuffling and the reparameterisation noise; global RNGs are untouched.
     verbose : bool, default=False
+    augment : dict or None, default=None
+        Training-time augmentation of every minibatch, as for
+        :class:`~deepclust.methods.AutoencoderEmbedding` (:mod:`deepclust.nn.augment`).
 
     Attributes
     ----------
@@ -108,6 +112,7 @@ class VAEEmbedding(Float32OutputMixin, TransformerMixin, BaseEstimator):
         device: str = "auto",
         random_state=None,
         verbose: bool = False,
+        augment=None,
     ) -> None:
         self.latent_dim = latent_dim
         self.hidden_dims = hidden_dims
@@ -115,6 +120,7 @@ class VAEEmbedding(Float32OutputMixin, TransformerMixin, BaseEstimator):
         self.batch_size = batch_size
         self.lr = lr
         self.beta = beta
+        self.augment = augment
         self.recon = recon
         self.patience = patience
         self.precision = precision
@@ -157,17 +163,26 @@ class VAEEmbedding(Float32OutputMixin, TransformerMixin, BaseEstimator):
         check_recon(self.recon, X)
         device = resolve_device(self.device)
         autocast = resolve_precision(self.precision, device)
-        seed = draw_seed(seed_stream(self.random_state))
+        augment = check_augment(self.augment)
+        rng = seed_stream(self.random_state)
+        seed = draw_seed(rng)
         arch = self._architecture(X.shape[1])
         recon, beta = self.recon, float(self.beta)
         with torch_seeded(seed, device) as gen:  # also seeds the reparameterisation noise
             vae = glorot_uniform_(self._build(arch), generator=gen).to(device)
             optimizer = adam(vae.parameters(), lr=float(self.lr))
             callbacks = [EarlyStopping(self.patience)] if self.patience else []
+            Xt = to_tensor(X, device)
+            augmenter = TabularAugmenter(augment, Xt, draw_seed(rng)) if augment else None
+
+            def loss_fn(m, batch, st):
+                x_in, target = augmenter(batch[0]) if augmenter is not None else (batch[0], batch[0])
+                return elbo_loss(target, *m(x_in)[:3], recon=recon, beta=beta)
+
             state = fit_module(
                 vae,
-                lambda m, batch, st: elbo_loss(batch[0], *m(batch[0])[:3], recon=recon, beta=beta),
-                (to_tensor(X, device),),
+                loss_fn,
+                (Xt,),
                 epochs=int(self.epochs),
                 batch_size=int(self.batch_size),
                 optimizer=optimizer,

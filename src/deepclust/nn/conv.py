@@ -41,6 +41,20 @@ class Reshape(nn.Module):
         return f"shape={self.shape}"
 
 
+class Crop1d(nn.Module):
+    """Keep the first ``length`` positions of ``(B, C, L)`` sequences (the 1-D :class:`Crop2d`)."""
+
+    def __init__(self, length: int) -> None:
+        super().__init__()
+        self.length = int(length)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x[..., : self.length]
+
+    def extra_repr(self) -> str:
+        return f"length={self.length}"
+
+
 class Crop2d(nn.Module):
     """Keep the first ``height`` rows and ``width`` columns of ``(B, C, H, W)`` maps.
 
@@ -65,7 +79,7 @@ class Crop2d(nn.Module):
 class _Step:
     """One encoder operation with its input and output shapes (without the batch axis)."""
 
-    kind: str  # "reshape", "conv", "pool" or "dense"
+    kind: str  # "reshape", "conv", "pool", "conv1d", "pool1d" or "dense"
     in_shape: tuple[int, ...]
     out_shape: tuple[int, ...]
     layer: dict | None = None
@@ -121,7 +135,26 @@ def trace_layers(spec: dict, n_features: int | None, source: str = "spec") -> li
                 f"{where} needs a (channels, height, width) input but gets shape {list(shape)}; "
                 "give input_shape as [C, H, W] or add a Reshape layer before it"
             )
-        if kind == "Conv2D":
+        if kind in ("Conv1D", "MaxPool1D") and len(shape) != 2:
+            raise ValueError(
+                f"{where} needs a (channels, length) input but gets shape {list(shape)}; "
+                "give input_shape as [C, L] or [L], or add a Reshape layer before it"
+            )
+        if kind == "Conv1D":
+            c, length = shape
+            lo, before, after, extra = _conv_dim(length, layer["kernel"], layer["stride"], layer["padding"], 0, "length", where)
+            out = (layer["filters"], lo)
+            steps.append(_Step("conv1d", shape, out, layer, (before, after, 0, 0), (extra, 0)))
+        elif kind == "MaxPool1D":
+            c, length = shape
+            if length % layer["pool"]:
+                raise ValueError(
+                    f"{where}: cannot pool a sequence of length {length} by {layer['pool']}; change the pool size, "
+                    "the input length, or the strides or padding before it"
+                )
+            out = (c, length // layer["pool"])
+            steps.append(_Step("pool1d", shape, out, layer))
+        elif kind == "Conv2D":
             c, h, w = shape
             (kh, kw), (sh, sw) = layer["kernel"], layer["stride"]
             ho, top, bottom, eh = _conv_dim(h, kh, sh, layer["padding"], 0, "height", where)
@@ -177,8 +210,15 @@ def _encoder_modules(step: _Step) -> list[nn.Module]:
         return [_reshape_to(step.out_shape)]
     if step.kind == "pool":
         return [nn.MaxPool2d(tuple(step.layer["pool"]))]
+    if step.kind == "pool1d":
+        return [nn.MaxPool1d(step.layer["pool"])]
     if step.kind == "dense":
         return [nn.Linear(step.in_shape[0], step.out_shape[0]), *_post(step.layer, step.out_shape)]
+    if step.kind == "conv1d":
+        before, after = step.pad[:2]
+        mods = [nn.ConstantPad1d((before, after), 0.0)] if before != after else []
+        mods.append(nn.Conv1d(step.in_shape[0], step.out_shape[0], step.layer["kernel"], step.layer["stride"], padding=0 if before != after else before))
+        return mods + _post(step.layer, step.out_shape)
     top, bottom, left, right = step.pad
     mods: list[nn.Module] = []
     if (top, left) != (bottom, right):  # asymmetric "same" padding: pad explicitly
@@ -199,7 +239,7 @@ def _decoder_modules(step: _Step, before: dict | None) -> list[nn.Module]:
     batch norm and activation follow the mirror, where its output shape is restored. The
     first layer has none ahead of it, so the reconstruction is linear.
     """
-    if step.kind == "pool":  # same result before the nearest upsampling, on 1/pool^2 the pixels
+    if step.kind in ("pool", "pool1d"):  # same result before the nearest upsampling, on 1/pool^2 the pixels
         return _post(before, step.out_shape) + _mirror(step)
     return _mirror(step) + _post(before, step.in_shape)
 
@@ -209,8 +249,18 @@ def _mirror(step: _Step) -> list[nn.Module]:
         return [_reshape_to(step.in_shape)]
     if step.kind == "pool":
         return [nn.Upsample(scale_factor=tuple(float(p) for p in step.layer["pool"]), mode="nearest")]
+    if step.kind == "pool1d":
+        return [nn.Upsample(scale_factor=float(step.layer["pool"]), mode="nearest")]
     if step.kind == "dense":
         return [nn.Linear(step.out_shape[0], step.in_shape[0])]
+    if step.kind == "conv1d":
+        before, after = step.pad[:2]
+        mods = [
+            nn.ConvTranspose1d(
+                step.out_shape[0], step.in_shape[0], step.layer["kernel"], step.layer["stride"], padding=before, output_padding=step.extra[0]
+            )
+        ]
+        return mods + ([Crop1d(step.in_shape[1])] if before != after else [])
     top, bottom, left, right = step.pad
     _, h, w = step.in_shape
     # (out - 1) * s - 2 * pad + k + extra = size + (after - before): exact when symmetric,
@@ -240,7 +290,7 @@ def mirrored_autoencoder(spec: dict, n_features: int, source: str = "spec") -> A
     encoder = [m for step in steps for m in _encoder_modules(step)]
     decoder: list[nn.Module] = []
     for i in reversed(range(len(steps))):
-        before = steps[i - 1].layer if i > 0 and steps[i - 1].kind in ("conv", "dense") else None
+        before = steps[i - 1].layer if i > 0 and steps[i - 1].kind in ("conv", "conv1d", "dense") else None
         decoder += _decoder_modules(steps[i], before)
     ae = Autoencoder(nn.Sequential(*encoder), nn.Sequential(*decoder))
     _check_round_trip(ae, n_features, steps[-1].out_shape[0])

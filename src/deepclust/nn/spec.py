@@ -26,6 +26,10 @@ Layers (keys in brackets are optional):
 - ``Conv2D``: filters, kernel (int or [kh, kw]), [stride=1], [padding: "same", "valid", int],
   [activation], [batch_norm]
 - ``MaxPool2D``: pool (int or [ph, pw]); the map must divide by it
+- ``Conv1D``: filters, kernel (int), [stride=1], [padding], [activation], [batch_norm]: a
+  convolution along ordered feature vectors (spectra, ordered m/z bins); the input shape is
+  then ``[channels, length]`` (or ``[length]``, one channel)
+- ``MaxPool1D``: pool (int); the length must divide by it
 - ``Flatten``
 - ``Dense``: units, [activation], [batch_norm]; flattens a map implicitly, as in Lasagne
 - ``Reshape``: shape
@@ -82,6 +86,8 @@ _LAYERS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "Input": (("shape",), ()),
     "Conv2D": (("filters", "kernel"), ("stride", "padding", "activation", "batch_norm")),
     "MaxPool2D": (("pool",), ()),
+    "Conv1D": (("filters", "kernel"), ("stride", "padding", "activation", "batch_norm")),
+    "MaxPool1D": (("pool",), ()),
     "Flatten": ((), ()),
     "Dense": (("units",), ("activation", "batch_norm")),
     "Reshape": (("shape",), ()),
@@ -97,6 +103,8 @@ _KEY_ALIASES = {
         "conv_mode": "padding",
     },
     "MaxPool2D": {"filter_size": "pool", "pool_size": "pool"},
+    "Conv1D": {"kernel_size": "kernel", "strides": "stride"},
+    "MaxPool1D": {"pool_size": "pool"},
     "Dense": {"num_units": "units", "non_linearity": "activation"},
 }
 _TOP_KEYS = {
@@ -105,7 +113,9 @@ _TOP_KEYS = {
 }
 _TOP_ALIASES = {"layers": "encoder", "use_batch_norm": "batch_norm"}
 _SPEC_TYPES = {"layers": "layers", "conv": "layers", "mlp": "mlp"}
-_PARAMETRIC = ("Conv2D", "Dense")
+_PARAMETRIC = ("Conv2D", "Conv1D", "Dense")
+_ONE_D = ("Conv1D", "MaxPool1D")
+_TWO_D = ("Conv2D", "MaxPool2D")
 
 
 # -- reading --------------------------------------------------------------------------------
@@ -244,7 +254,12 @@ def _padding(value, where: str) -> str | list[int]:
     return _pair(value, "padding", where, minimum=0)
 
 
-def _shape(value, what: str, where: str) -> list[int]:
+def _shape(value, what: str, where: str, one_d: bool = False) -> list[int]:
+    if one_d:  # sequences: [channels, length], or [length] for one channel
+        if not isinstance(value, (list, tuple)) or not 1 <= len(value) <= 2:
+            raise ValueError(f"{where}: with Conv1D layers, {what} must be a list [channels, length] or [length], got {value!r}")
+        shape = [_int(v, what, where) for v in value]
+        return [1, *shape] if len(shape) == 1 else shape
     if not isinstance(value, (list, tuple)) or not 1 <= len(value) <= 3:
         raise ValueError(f"{where}: {what} must be a list [channels, height, width], [height, width] or [n], got {value!r}")
     shape = [_int(v, what, where) for v in value]
@@ -292,7 +307,11 @@ def _normalize(raw: Mapping, source: str) -> dict:
             raise ValueError(f"{source}: encoder[{i}] (Input) must be the first layer")
     param_idx = [i for i, layer in enumerate(layers) if layer["type"] in _PARAMETRIC]
     if not param_idx:
-        raise ValueError(f"{source}: the encoder has no Conv2D or Dense layer, so nothing to learn")
+        raise ValueError(f"{source}: the encoder has no Conv2D or Dense layer (nor Conv1D), so nothing to learn")
+    kinds = {layer["type"] for layer in layers}
+    one_d = bool(kinds & set(_ONE_D))
+    if one_d and kinds & set(_TWO_D):
+        raise ValueError(f"{source}: the encoder mixes 1-D (Conv1D, MaxPool1D) and 2-D (Conv2D, MaxPool2D) layers; use one kind")
     for i in param_idx:  # resolve defaults; the embedding layer is linear unless it says otherwise
         last = i == param_idx[-1]
         layer = layers[i]
@@ -300,10 +319,16 @@ def _normalize(raw: Mapping, source: str) -> dict:
             layer["activation"] = None if last else activation
         if "batch_norm" not in layer:
             layer["batch_norm"] = False if last else batch_norm
+        if layer["type"] == "Conv1D":
+            layer.setdefault("stride", 1)
+            layer.setdefault("padding", list(padding) if isinstance(padding, list) else padding)
         if layer["type"] == "Conv2D":
             layer.setdefault("stride", [1, 1])
             layer.setdefault("padding", list(padding) if isinstance(padding, list) else padding)
-    top_shape = _shape(keys["input_shape"], "input_shape", source) if keys.get("input_shape") is not None else None
+    for i, layer in enumerate(layers):
+        if "shape" in layer:
+            layer["shape"] = _shape(layer["shape"], "shape", f"{source}: encoder[{i}] ({layer['type']})", one_d)
+    top_shape = _shape(keys["input_shape"], "input_shape", source, one_d) if keys.get("input_shape") is not None else None
     if layers[0]["type"] == "Input":  # kept in the list so that error messages count as the user does
         if top_shape is not None and top_shape != layers[0]["shape"]:
             raise ValueError(
@@ -348,8 +373,11 @@ def _normalize_layer(layer, index: int, source: str) -> dict:
         if key not in values:
             raise ValueError(f"{where}: missing the required key {key!r} (required: {', '.join(required)})")
     out: dict[str, Any] = {"type": kind}
-    if kind in ("Input", "Reshape"):
-        out["shape"] = _shape(values["shape"], "shape", where)
+    if kind in ("Input", "Reshape"):  # [H, W] vs [C, L] is settled once the spec's layers are known
+        shape = values["shape"]
+        if not isinstance(shape, (list, tuple)) or not 1 <= len(shape) <= 3:
+            raise ValueError(f"{where}: shape must be a list [channels, height, width], [height, width], [channels, length] or [n], got {shape!r}")
+        out["shape"] = [_int(v, "shape", where) for v in shape]
     elif kind == "Conv2D":
         out["filters"] = _int(values["filters"], "filters", where)
         out["kernel"] = _pair(values["kernel"], "kernel", where)
@@ -359,6 +387,15 @@ def _normalize_layer(layer, index: int, source: str) -> dict:
             out["padding"] = _padding(values["padding"], where)
     elif kind == "MaxPool2D":
         out["pool"] = _pair(values["pool"], "pool", where)
+    elif kind == "Conv1D":
+        out["filters"] = _int(values["filters"], "filters", where)
+        out["kernel"] = _int(values["kernel"], "kernel", where)
+        if "stride" in values:
+            out["stride"] = _int(values["stride"], "stride", where)
+        if "padding" in values:
+            out["padding"] = _padding(values["padding"], where)
+    elif kind == "MaxPool1D":
+        out["pool"] = _int(values["pool"], "pool", where)
     elif kind == "Dense":
         out["units"] = _int(values["units"], "units", where)
     if "activation" in values:

@@ -1,4 +1,13 @@
-"""Preprocessing: plain scikit-learn transformers, plus a JSON form so runs can be replayed."""
+"""Preprocessing: plain scikit-learn transformers, plus a JSON form so runs can be replayed.
+
+One idea per module: :mod:`~deepclust.preprocess.transforms` (log, auto / Pareto / min-max
+scaling), :mod:`~deepclust.preprocess.missing` (drop, impute), :mod:`~deepclust.preprocess.selection`
+(top variance / MAD), :mod:`~deepclust.preprocess.batch` (per-batch centring and scaling),
+:mod:`~deepclust.preprocess.combat` (ComBat) and :mod:`~deepclust.preprocess.pipeline` (a chain
+written as text, e.g. ``"log1p,combat:batch=plate_batch,select:mad=100,standard"``, saved as
+JSON + safetensors and replayed at predict time). :func:`fit_scaling` / :func:`apply_scaling`
+are the single-scaling form older run folders were written with.
+"""
 
 from __future__ import annotations
 
@@ -46,4 +55,30 @@ def apply_scaling(state: dict, X: np.ndarray) -> np.ndarray:
     raise ValueError(f"unknown scaling {kind!r} in saved run")
 
 
-__all__ = ["SCALINGS", "apply_scaling", "fit_scaling"]
+from deepclust.preprocess._base import PreprocessStep  # noqa: E402
+from deepclust.preprocess.batch import BatchCenterer  # noqa: E402
+from deepclust.preprocess.combat import ComBat  # noqa: E402
+from deepclust.preprocess.missing import DropMissing, Imputer  # noqa: E402
+from deepclust.preprocess.pipeline import Preprocessor, ends_with_scaling, parse_step, split_steps  # noqa: E402
+from deepclust.preprocess.selection import SelectTopFeatures  # noqa: E402
+from deepclust.preprocess.transforms import AutoScaler, LogTransform, MinMaxScaler, ParetoScaler  # noqa: E402
+
+__all__ = [
+    "SCALINGS",
+    "AutoScaler",
+    "BatchCenterer",
+    "ComBat",
+    "DropMissing",
+    "Imputer",
+    "LogTransform",
+    "MinMaxScaler",
+    "ParetoScaler",
+    "PreprocessStep",
+    "Preprocessor",
+    "SelectTopFeatures",
+    "apply_scaling",
+    "ends_with_scaling",
+    "fit_scaling",
+    "parse_step",
+    "split_steps",
+]
