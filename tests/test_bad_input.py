@@ -257,7 +257,7 @@ CLI_CASES = {
     "all rows identical": (_fit("{f}/identical.csv"), r"all 20 rows of X are identical"),
     "n_clusters < 2": (["fit", "--data", "{f}/good.csv", "--n-clusters", 1, "--method", "kmeans"], r"n_clusters must be at least 2, got 1"),
     "n_clusters > n_samples": (["fit", "--data", "{f}/good.csv", "--n-clusters", 99, "--method", "kmeans"], r"n_clusters=99 is larger than the number of samples \(60\)"),
-    "wrong features at predict": (["predict", "--model", "{f}/run", "--data", "{f}/wide.npy"], r"data have 8 features, but the model was fitted with 4"),
+    "wrong features at predict": (["predict", "--model", "{f}/run", "--data", "{f}/wide.npy"], r"data have 8 features, but the (model|preprocessing) was fitted (with|on) 4"),
     "unknown method": (["fit", "--method", "decc"], r"unknown method 'decc' \(did you mean 'dec'\?\)"),
     "unknown network layer": (["fit", "--data", "{f}/good.csv", "--n-clusters", K, "--method", "ae-kmeans", "--network", "{f}/bad_layer.json"], r"unknown layer type 'Dens'.*did you mean 'Dense'"),
     "unknown network key": (["fit", "--data", "{f}/good.csv", "--n-clusters", K, "--method", "ae-kmeans", "--network", "{f}/typo.json"], r"unknown key 'hiden_dims' \(did you mean 'hidden_dims'\?\)"),
