@@ -97,7 +97,7 @@ def fit_run(
     # The autoencoder options always configure the embedding (pretraining for DEC, IDEC, DCN,
     # VaDE), whatever parameters of the same name the method itself has; verbose goes to both.
     options = dict(autoencoder_options or {})
-    estimator = build_method(method, k, seed, embedding=options, verbose=options.get("verbose"))  # validates the name first
+    estimator = build_method(method, k, seed, embedding=options, verbose=options.get("verbose"), image_shape=dataset.image_shape)  # validates the name first
     out = Path(out) if out is not None else default_out_dir(dataset.name, method)
     if scale == "auto":
         scale = "none" if dataset.image_shape is not None else "standard"

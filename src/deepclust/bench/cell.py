@@ -32,7 +32,7 @@ def run_cell(spec: dict) -> dict:
     scale = d.get("scale", "auto")
     if scale == "auto":
         scale = "none" if data.image_shape is not None else "standard"
-    estimator = build_method(spec["method"]["name"], k, spec["seed"], **spec["method"].get("params", {}))
+    estimator = build_method(spec["method"]["name"], k, spec["seed"], image_shape=data.image_shape, **spec["method"].get("params", {}))
     t0 = time.perf_counter()
     X, _ = fit_scaling(scale, data.X)
     labels = estimator.fit(X).labels_  # the honest protocol: no labels reach the method

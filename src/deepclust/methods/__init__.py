@@ -6,10 +6,14 @@ from deepclust.methods.dcn import DCN
 from deepclust.methods.dec import DEC, IDEC
 from deepclust.methods.embedding import AutoencoderEmbedding
 from deepclust.methods.identity import RawFeatures
+from deepclust.methods.leiden import LeidenClustering
+from deepclust.methods.mae import MaskedEmbedding
 from deepclust.methods.n2d import N2D
 from deepclust.methods.raw import RawClustering
+from deepclust.methods.scan import SCANClustering
+from deepclust.methods.simclr import ContrastiveEmbedding
 from deepclust.methods.registry import METHODS, build_method
 from deepclust.methods.vade import VaDE
 from deepclust.methods.vae import VAEClustering, VAEEmbedding
 
-__all__ = ["DCN", "DEC", "IDEC", "METHODS", "AutoencoderClustering", "AutoencoderEmbedding", "N2D", "RawClustering", "RawFeatures", "VAEClustering", "VAEEmbedding", "VaDE", "build_method", "load_model"]
+__all__ = ["ContrastiveEmbedding", "LeidenClustering", "MaskedEmbedding", "SCANClustering", "DCN", "DEC", "IDEC", "METHODS", "AutoencoderClustering", "AutoencoderEmbedding", "N2D", "RawClustering", "RawFeatures", "VAEClustering", "VAEEmbedding", "VaDE", "build_method", "load_model"]
