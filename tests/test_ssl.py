@@ -89,12 +89,16 @@ def test_crop_matrices_stay_inside_the_image():
 
 def test_blur_preserves_a_constant_image_and_smooths_a_spike():
     flat = torch.full((2, 1, 7, 7), 0.3)
-    torch.testing.assert_close(blur(flat, torch.tensor([0.5, 1.0]), 5), flat)
-    spike = torch.zeros(1, 1, 7, 7)
-    spike[0, 0, 3, 3] = 1.0
-    out = blur(spike, torch.tensor([1.0]), 5)
-    assert out.sum().item() == pytest.approx(1.0, abs=1e-5)  # mass kept inside the image
-    assert out[0, 0, 3, 3] < 0.5 and out[0, 0, 3, 4] > 0  # spread to the neighbours
+    torch.testing.assert_close(blur(flat, torch.tensor([0.5, 1.0])), flat)
+    spike = torch.zeros(1, 1, 7, 9)
+    spike[0, 0, 3, 4] = 1.0
+    out = blur(spike, torch.tensor([1.0]))
+    assert out.shape == spike.shape
+    # away from the border the weights are the normalised Gaussian: neighbour / centre = e^(-1/2)
+    assert float(out[0, 0, 3, 5] / out[0, 0, 3, 4]) == pytest.approx(math.exp(-0.5), rel=1e-3)  # up to the border renormalisation
+    assert float(out[0, 0, 3, 4]) < 0.5 and float(out.sum()) == pytest.approx(1.0, abs=0.02)
+    sharp = blur(spike, torch.tensor([0.01]))
+    torch.testing.assert_close(sharp, spike)  # tiny sigma: no change
 
 
 def test_scarf_corruption_draws_from_each_features_marginal():
