@@ -52,16 +52,18 @@ class SCANHead(nn.Module):
     def init_from_embedding(self, z: torch.Tensor, rng: np.random.Generator, n_init: int = 10) -> torch.Tensor:
         """k-means on ``z`` (n, d); returns its labels (n,) int64.
 
-        A linear head starts as the posterior of k-means' implicit model, isotropic
-        Gaussians of one shared variance ``s2`` around the centres ``c_k``: logits
-        ``z.c_k / s2 - |c_k|^2 / (2 s2)``, so SCAN refines the k-means partition instead of
-        starting from noise. An MLP head keeps its random initialisation.
+        A linear head starts as the nearest-centre rule of k-means with soft margins:
+        logits ``(z.c_k - |c_k|^2 / 2) / s2`` (= ``-|z - c_k|^2 / (2 s2)`` up to a term common
+        to all clusters), with ``s2`` the mean squared distance of a point to its centre. Its
+        argmax is the k-means partition, and its probabilities are soft enough that SCAN's
+        gradients can still move points between clusters (with the per-dimension variance
+        instead, the start is so confident that nothing moves). An MLP head keeps its random
+        initialisation.
         """
         centers, labels = kmeans_init(z, self.n_clusters, rng, n_init)
         if not self.hidden_dims:
             zf = z.detach().float().cpu()
-            s2 = float(squared_distances(zf, centers).gather(1, labels[:, None]).mean()) / max(zf.shape[1], 1)
-            s2 = max(s2, 1e-6)
+            s2 = max(float(squared_distances(zf, centers).gather(1, labels[:, None]).mean()), 1e-6)
             layer = self.net[0]
             layer.weight.copy_((centers / s2).to(layer.weight))
             layer.bias.copy_((-(centers**2).sum(dim=1) / (2 * s2)).to(layer.bias))

@@ -9,6 +9,7 @@ from deepclust.methods.identity import RawFeatures
 from deepclust.methods.leiden import LeidenClustering
 from deepclust.methods.mae import MaskedEmbedding
 from deepclust.methods.n2d import N2D
+from deepclust.methods.pca import PCAEmbedding
 from deepclust.methods.raw import RawClustering
 from deepclust.methods.scan import SCANClustering
 from deepclust.methods.simclr import ContrastiveEmbedding
@@ -16,4 +17,4 @@ from deepclust.methods.registry import METHODS, build_method
 from deepclust.methods.vade import VaDE
 from deepclust.methods.vae import VAEClustering, VAEEmbedding
 
-__all__ = ["ContrastiveEmbedding", "LeidenClustering", "MaskedEmbedding", "SCANClustering", "DCN", "DEC", "IDEC", "METHODS", "AutoencoderClustering", "AutoencoderEmbedding", "N2D", "RawClustering", "RawFeatures", "VAEClustering", "VAEEmbedding", "VaDE", "build_method", "load_model"]
+__all__ = ["ContrastiveEmbedding", "LeidenClustering", "MaskedEmbedding", "PCAEmbedding", "SCANClustering", "DCN", "DEC", "IDEC", "METHODS", "AutoencoderClustering", "AutoencoderEmbedding", "N2D", "RawClustering", "RawFeatures", "VAEClustering", "VAEEmbedding", "VaDE", "build_method", "load_model"]

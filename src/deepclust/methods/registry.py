@@ -22,6 +22,7 @@ from deepclust.methods.embedding import AutoencoderEmbedding
 from deepclust.methods.identity import RawFeatures
 from deepclust.methods.leiden import LeidenClustering
 from deepclust.methods.mae import MaskedEmbedding
+from deepclust.methods.pca import PCAEmbedding
 from deepclust.methods.n2d import N2D
 from deepclust.methods.raw import RawClustering
 from deepclust.methods.scan import SCANClustering
@@ -77,6 +78,8 @@ for _spec in [
     MethodSpec("simclr-leiden", "contrastive (SimCLR) embedding, then Leiden communities of its kNN graph", LeidenClustering, {}, ContrastiveEmbedding),
     MethodSpec("mae-kmeans", "masked-reconstruction autoencoder, then k-means", AutoencoderClustering, {"clusterer": "kmeans"}, MaskedEmbedding),
     MethodSpec("mae-gmm", "masked-reconstruction autoencoder, then a Gaussian mixture", AutoencoderClustering, {"clusterer": "gmm"}, MaskedEmbedding),
+    MethodSpec("pca-kmeans", "10 principal components, then k-means: the linear baseline", AutoencoderClustering, {"clusterer": "kmeans", "embedding": PCAEmbedding(10)}),
+    MethodSpec("pca-gmm", "10 principal components, then a full Gaussian mixture", AutoencoderClustering, {"clusterer": "gmm", "embedding": PCAEmbedding(10)}),
 ]:
     register_method(_spec)
 
