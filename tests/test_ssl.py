@@ -204,6 +204,16 @@ def test_contrastive_embedding_with_a_conv_spec(tmp_path):
     np.testing.assert_array_equal(again.transform(imgs), model.transform(imgs))
 
 
+def test_contrastive_embedding_with_an_input_layer_spec(tmp_path):
+    # a spec whose shape comes from an Input layer: load_spec writes input_shape=None, which
+    # must read back (the saved model rebuilds the network from the normalised spec)
+    spec = {"encoder": [{"type": "Input", "shape": [1, 8, 8]}, {"type": "Conv2D", "filters": 2, "kernel": 3, "stride": 2}, {"type": "Dense", "units": 3}]}
+    imgs = np.random.default_rng(1).random((16, 64)).astype(np.float32)
+    model = simclr(network=spec, epochs=1, batch_size=8, random_state=0).fit(imgs)
+    again = ContrastiveEmbedding.load(model.save(tmp_path / "m"))
+    np.testing.assert_array_equal(again.transform(imgs), model.transform(imgs))
+
+
 def test_contrastive_learns_blob_structure(blobs):
     X, y, _ = blobs
     model = AutoencoderClustering(K, embedding=simclr(epochs=40, lr=1e-2), random_state=0).fit(X)

@@ -303,7 +303,8 @@ def _normalize(raw: Mapping, source: str) -> dict:
         if layer["type"] == "Conv2D":
             layer.setdefault("stride", [1, 1])
             layer.setdefault("padding", list(padding) if isinstance(padding, list) else padding)
-    top_shape = _shape(keys["input_shape"], "input_shape", source) if "input_shape" in keys else None
+    # None is what load_spec writes for "no input_shape" (an Input layer), so reading its own output works
+    top_shape = _shape(keys["input_shape"], "input_shape", source) if keys.get("input_shape") is not None else None
     if layers[0]["type"] == "Input":  # kept in the list so that error messages count as the user does
         if top_shape is not None and top_shape != layers[0]["shape"]:
             raise ValueError(
