@@ -5,7 +5,7 @@ import pytest
 import torch
 
 from deepclust.methods import AutoencoderEmbedding, build_method
-from deepclust.nn.augment import TabularAugmenter, check_augment, parse_augment
+from deepclust.nn.cohort_augment import TabularAugmenter, check_augment, parse_augment
 
 
 def test_spec_checks():

@@ -74,7 +74,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     fit = sub.add_parser("fit", help="cluster a dataset and write a run folder", description="Cluster a dataset; with no arguments, N2D on the bundled digits into a new folder under runs/.")
     _data_args(fit, required=False)
-    fit.add_argument("--method", default="n2d", help="kmeans, gmm, gmm-diag, agglomerative, umap-gmm, ae-kmeans, ae-gmm, ae-agglomerative, n2d, dec, idec, dcn, vae-kmeans, vae-gmm, vade (default: n2d)")
+    fit.add_argument("--method", default="n2d", help="kmeans, gmm, gmm-diag, agglomerative, umap-gmm, ae-kmeans, ae-gmm, ae-agglomerative, n2d, dec, idec, dcn, vae-kmeans, vae-gmm, vade, simclr-kmeans, simclr-gmm, simclr-n2d, simclr-scan, simclr-leiden, leiden, mae-kmeans, mae-gmm, pca-kmeans, pca-gmm (default: n2d)")
     fit.add_argument("--n-clusters", type=_n_clusters_arg, default=None, help="number of clusters, or 'auto' to choose it by a k sweep (see --k-range); default: number of reference classes")
     fit.add_argument("--out", default=None, help="output folder (default: a new folder under runs/)")
     fit.add_argument("--overwrite", action="store_true", help="replace an existing output folder once the new run is complete")
@@ -375,7 +375,7 @@ def _cmd_report(args) -> int:
 def _augment(text):
     if text is None:
         return None
-    from deepclust.nn.augment import check_augment, parse_augment
+    from deepclust.nn.cohort_augment import check_augment, parse_augment
 
     return check_augment(parse_augment(text))
 

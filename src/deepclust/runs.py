@@ -206,7 +206,7 @@ def fit_run(
     if seeds is not None and len(seeds) == 1:
         seed, seeds = seeds[0], None
     first_seed = seeds[0] if seeds else seed
-    estimator = build_method(method, 2 if k == "auto" else k, first_seed, embedding=options, verbose=options.get("verbose"))  # validates the name first
+    estimator = build_method(method, 2 if k == "auto" else k, first_seed, embedding=options, verbose=options.get("verbose"), image_shape=dataset.image_shape)  # validates the name first
     out = Path(out) if out is not None else default_out_dir(dataset.name, method)
     steps = split_steps(preprocess)
     if scale == "auto":
@@ -248,10 +248,11 @@ def fit_run(
                 # With one seed the sweep's embedding is the final model's pretraining: record it.
                 with observe_training(*(observers(seed) if seeds is None else ())):
                     selection, sweep_embedding, _ = select_k_for_method(
-                        X, method, seed=first_seed, k_range=k_range, embedding_options=options, n_bootstrap=n_bootstrap, progress=progress
+                        X, method, seed=first_seed, k_range=k_range, embedding_options=options, n_bootstrap=n_bootstrap, progress=progress,
+                        image_shape=dataset.image_shape,
                     )
                 k = selection.k
-                estimator = build_method(method, k, first_seed, embedding=options, verbose=options.get("verbose"))
+                estimator = build_method(method, k, first_seed, embedding=options, verbose=options.get("verbose"), image_shape=dataset.image_shape)
                 if sweep_embedding is not None and seeds is None:
                     # One seed: the final model starts from the embedding the sweep learned.
                     sweep_embedding.save(tmp / ".sweep_embedding")
@@ -262,7 +263,7 @@ def fit_run(
                 from deepclust.model_selection._fit import fit_seeds
 
                 seed_fits = fit_seeds(
-                    lambda s: build_method(method, k, s, embedding=options, verbose=options.get("verbose")),
+                    lambda s: build_method(method, k, s, embedding=options, verbose=options.get("verbose"), image_shape=dataset.image_shape),
                     X, seeds, y_true=dataset.y, observers=observers, progress=progress,
                 )
                 estimator = seed_fits.estimators[seed_fits.best]

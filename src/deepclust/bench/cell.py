@@ -35,7 +35,7 @@ def run_cell(spec: dict) -> dict:
     steps = d.get("preprocess") or []
     if steps and d.get("scale", "auto") == "auto" and ends_with_scaling(steps):
         scale = "none"
-    estimator = build_method(spec["method"]["name"], k, spec["seed"], **spec["method"].get("params", {}))
+    estimator = build_method(spec["method"]["name"], k, spec["seed"], image_shape=data.image_shape, **spec["method"].get("params", {}))
     t0 = time.perf_counter()
     if steps:  # batch correction etc. (reads the metadata, never the reference labels)
         X = Preprocessor(list(steps) + ([scale] if scale != "none" else [])).fit_transform(data.X, data.metadata)

@@ -4,6 +4,7 @@
 
 from deepclust.heads.gmm_prior import GMMPrior, vade_loss
 from deepclust.heads.kmeans import KMeansHead
+from deepclust.heads.scan import SCANHead
 from deepclust.heads.student_t import StudentTHead, kmeans_init, squared_distances
 
-__all__ = ["GMMPrior", "KMeansHead", "StudentTHead", "kmeans_init", "squared_distances", "vade_loss"]
+__all__ = ["GMMPrior", "KMeansHead", "SCANHead", "StudentTHead", "kmeans_init", "squared_distances", "vade_loss"]

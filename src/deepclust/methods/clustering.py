@@ -51,7 +51,7 @@ def fit_embedding(embedding, seed: int, X: np.ndarray):
         from deepclust.methods._persist import load_model
 
         est = load_model(embedding)
-        if not hasattr(est, "transform") or not hasattr(est, "autoencoder_"):
+        if not hasattr(est, "transform") or not hasattr(est, "n_features_in_") or hasattr(est, "labels_"):
             raise ValueError(f"{str(embedding)!r} holds a {type(est).__name__}, not a pretrained embedding")
         if est.n_features_in_ != X.shape[1]:
             raise ValueError(f"pretrained embedding {str(embedding)!r} expects {est.n_features_in_} features, the data have {X.shape[1]}")

@@ -20,8 +20,13 @@ from deepclust.methods.dcn import DCN
 from deepclust.methods.dec import DEC, IDEC
 from deepclust.methods.embedding import AutoencoderEmbedding
 from deepclust.methods.identity import RawFeatures
+from deepclust.methods.leiden import LeidenClustering
+from deepclust.methods.mae import MaskedEmbedding
+from deepclust.methods.pca import PCAEmbedding
 from deepclust.methods.n2d import N2D
 from deepclust.methods.raw import RawClustering
+from deepclust.methods.scan import SCANClustering
+from deepclust.methods.simclr import ContrastiveEmbedding
 from deepclust.methods.vade import VaDE
 from deepclust.methods.vae import VAEClustering, VAEEmbedding
 
@@ -65,6 +70,16 @@ for _spec in [
     MethodSpec("vae-gmm", "variational autoencoder, then a Gaussian mixture on its latent means", VAEClustering, {"clusterer": "gmm"}, VAEEmbedding),
     MethodSpec("vade", "VaDE (Jiang et al. 2017): VAE with a learned GMM prior, from a pretrained autoencoder", VaDE, {}, AutoencoderEmbedding),
     MethodSpec("dcn", "DCN (Yang et al. 2017): reconstruction plus a k-means loss with running-average centroids", DCN, {}, AutoencoderEmbedding),
+    MethodSpec("leiden", "Leiden communities of a kNN graph of the features (resolution searched for k communities)", LeidenClustering),
+    MethodSpec("simclr-kmeans", "contrastive (SimCLR) embedding, then k-means", AutoencoderClustering, {"clusterer": "kmeans"}, ContrastiveEmbedding),
+    MethodSpec("simclr-gmm", "contrastive (SimCLR) embedding, then a Gaussian mixture", AutoencoderClustering, {"clusterer": "gmm"}, ContrastiveEmbedding),
+    MethodSpec("simclr-n2d", "contrastive (SimCLR) embedding, then UMAP (k dims) and a full GMM as in N2D", N2D, {}, ContrastiveEmbedding),
+    MethodSpec("simclr-scan", "contrastive (SimCLR) embedding, then a SCAN clustering head on its nearest neighbours", SCANClustering, {}, ContrastiveEmbedding),
+    MethodSpec("simclr-leiden", "contrastive (SimCLR) embedding, then Leiden communities of its kNN graph", LeidenClustering, {}, ContrastiveEmbedding),
+    MethodSpec("mae-kmeans", "masked-reconstruction autoencoder, then k-means", AutoencoderClustering, {"clusterer": "kmeans"}, MaskedEmbedding),
+    MethodSpec("mae-gmm", "masked-reconstruction autoencoder, then a Gaussian mixture", AutoencoderClustering, {"clusterer": "gmm"}, MaskedEmbedding),
+    MethodSpec("pca-kmeans", "10 principal components, then k-means: the linear baseline", AutoencoderClustering, {"clusterer": "kmeans", "embedding": PCAEmbedding(10)}),
+    MethodSpec("pca-gmm", "10 principal components, then a full Gaussian mixture", AutoencoderClustering, {"clusterer": "gmm", "embedding": PCAEmbedding(10)}),
 ]:
     register_method(_spec)
 
@@ -73,7 +88,7 @@ def _params_of(cls) -> set[str]:
     return set(inspect.signature(cls.__init__).parameters) - {"self"}
 
 
-def build_method(name: str, n_clusters: int, seed, *, embedding: dict | None = None, **options):
+def build_method(name: str, n_clusters: int, seed, *, embedding: dict | None = None, image_shape=None, **options):
     """Build the estimator called ``name``.
 
     Parameters
@@ -87,6 +102,9 @@ def build_method(name: str, n_clusters: int, seed, *, embedding: dict | None = N
     **options
         The estimator's own parameters, or embedding options (see the module docstring).
         Options set to None are ignored, so CLI flags left unset keep the defaults.
+    image_shape : (C, H, W) or None
+        The dataset's image shape: an embedding with an ``input_shape`` parameter (the
+        contrastive one, for image augmentations) gets it unless the options set one.
 
     Raises
     ------
@@ -123,6 +141,8 @@ def build_method(name: str, n_clusters: int, seed, *, embedding: dict | None = N
             extra = f" (did you mean {hint[0]!r}?)" if hint else ""
             raise ValueError(f"method {name!r}: the embedding has no option {key!r}{extra}; its options: {', '.join(sorted(emb_params))}")
     kwargs = {**spec.fixed, **method_opts}
+    if spec.deep and image_shape is not None and "input_shape" in emb_params and "network" not in emb_opts:
+        emb_opts.setdefault("input_shape", [int(s) for s in image_shape])
     if spec.deep:
         if spec.latent_is_k:
             emb_opts.setdefault("latent_dim", n_clusters)

@@ -26,7 +26,7 @@ from deepclust.methods._base import (
 from deepclust.methods._persist import load_model, prefixed, register_model, save_model, unprefixed
 from deepclust.methods.clustering import AutoencoderClustering
 from deepclust.nn import glorot_uniform_
-from deepclust.nn.augment import TabularAugmenter, check_augment
+from deepclust.nn.cohort_augment import TabularAugmenter, check_augment
 from deepclust.nn.vae import RECONS, VAE, elbo_loss, mlp_vae
 from deepclust.train import EarlyStopping, fit_module
 from deepclust.train.optim import adam

@@ -52,6 +52,7 @@ def select_k_for_method(
     embedding_options: dict | None = None,
     n_bootstrap: int = 10,
     progress: bool = False,
+    image_shape=None,
 ) -> tuple[SelectKResult, object | None, np.ndarray]:
     """Learn the method's embedding once, sweep k on it, and return (result, fitted embedding, Z).
 
@@ -68,6 +69,8 @@ def select_k_for_method(
     embedding = None
     if spec.deep:
         opts = {k: v for k, v in (embedding_options or {}).items() if v is not None}
+        if image_shape is not None and "input_shape" in spec.embedding().get_params() and "network" not in opts:
+            opts.setdefault("input_shape", [int(s) for s in image_shape])  # image augmentations, as build_method does
         embedding = spec.embedding(random_state=seed, **opts)
         logger.info("select k: training the %s embedding once", method)
         Z = np.asarray(embedding.fit_transform(X), dtype=np.float32)

@@ -1,6 +1,8 @@
 """Torch modules only: tensor in, tensor out. No numpy, files or devices here."""
 
+from deepclust.nn.augment import ImageAugment, TabularAugment
 from deepclust.nn.autoencoder import Autoencoder, mlp_autoencoder
+from deepclust.nn.contrastive import ContrastiveNet
 from deepclust.nn.conv import Crop2d, Reshape
 from deepclust.nn.mlp import MLP, activation_layer, glorot_uniform_
 from deepclust.nn.spec import build_autoencoder, load_spec
@@ -10,6 +12,9 @@ __all__ = [
     "MLP",
     "VAE",
     "Autoencoder",
+    "ContrastiveNet",
+    "ImageAugment",
+    "TabularAugment",
     "Crop2d",
     "Reshape",
     "activation_layer",
