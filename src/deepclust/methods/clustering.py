@@ -31,13 +31,22 @@ def check_n_clusters(n_clusters, n_samples: int, *, X: np.ndarray | None = None)
         raise ValueError(f"n_clusters must be at least 2, got {n_clusters}")
     if n_clusters > n_samples:
         raise ValueError(f"n_clusters={n_clusters} is larger than the number of samples ({n_samples})")
-    # (rows 0 and 1 differ in almost every data set: that test first keeps the check cheap)
-    if X is not None and X.shape[0] > 1 and not (X[1] != X[0]).any() and bool((X == X[:1]).all()):
+    if X is not None:
+        check_distinct_rows(X, int(n_clusters))
+    return int(n_clusters)
+
+
+def check_distinct_rows(X: np.ndarray, n_clusters: int = 2) -> None:
+    """Refuse a data set whose rows are all identical: there is nothing to cluster.
+
+    Typically a column mix-up or an empty export. Rows 0 and 1 differ in almost every data
+    set, so that comparison comes first and keeps the check cheap.
+    """
+    if X.shape[0] > 1 and not (X[1] != X[0]).any() and bool((X == X[:1]).all()):
         raise ValueError(
             f"all {X.shape[0]} rows of X are identical, so there is nothing to cluster; expected data with at least "
             f"{int(n_clusters)} distinct rows (check the columns that were read)"
         )
-    return int(n_clusters)
 
 
 def fit_embedding(embedding, seed: int, X: np.ndarray):

@@ -15,7 +15,7 @@ from sklearn.utils.validation import check_is_fitted
 from deepclust.methods._base import Float32OutputMixin, check_array_2d, draw_seed, seed_stream
 from deepclust.methods._deep import _check_positive, _check_positive_int
 from deepclust.methods._persist import load_model, nested_state, prefixed, register_model, restore_nested, save_model, unprefixed
-from deepclust.methods.clustering import check_n_clusters, fit_embedding
+from deepclust.methods.clustering import check_distinct_rows, check_n_clusters, fit_embedding
 from deepclust.methods.identity import RawFeatures
 
 logger = logging.getLogger(__name__)
@@ -167,7 +167,8 @@ class LeidenClustering(Float32OutputMixin, ClusterMixin, TransformerMixin, BaseE
         _check_positive_int(self, "n_neighbors")
         if self.connectivity not in _CONNECTIVITIES:
             raise ValueError(f"connectivity must be one of {_CONNECTIVITIES}, got {self.connectivity!r}")
-        k = None if self.n_clusters is None else check_n_clusters(self.n_clusters, X.shape[0])
+        k = None if self.n_clusters is None else check_n_clusters(self.n_clusters, X.shape[0], X=X)
+        check_distinct_rows(X)
         _import_leiden()  # fail before any training
         rng = seed_stream(self.random_state)
         emb_seed, graph_seed, leiden_seed = draw_seed(rng), draw_seed(rng), draw_seed(rng)

@@ -161,7 +161,7 @@ class SCANClustering(Float32OutputMixin, ClusterMixin, TransformerMixin, BaseEst
         """Fit the embedding, mine neighbours, train the head; ``y`` is ignored."""
         self._check_params()
         X = check_array_2d(X, min_samples=2)
-        k = check_n_clusters(self.n_clusters, X.shape[0])
+        k = check_n_clusters(self.n_clusters, X.shape[0], X=X)
         rng = seed_stream(self.random_state)
         emb_seed, head_seed, init_seed = draw_seed(rng), draw_seed(rng), draw_seed(rng)
         device = resolve_device(self.device)
