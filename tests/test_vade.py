@@ -303,3 +303,52 @@ def test_sklearn_compatible_estimator(estimator, check):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)
         check(estimator)
+
+
+# -- networks from a spec or the user's own modules -------------------------------------------
+_CONV = {"input_shape": [1, 8, 8], "encoder": [
+    {"type": "Conv2D", "filters": 4, "kernel": 3, "stride": 2}, {"type": "Flatten"}, {"type": "Dense", "units": 3}]}
+
+
+@pytest.fixture(scope="module")
+def images():
+    rng = np.random.default_rng(0)
+    # two kinds of 8x8 "images": bright left half or bright right half
+    X = rng.random((120, 1, 8, 8)).astype(np.float32) * 0.2
+    X[:60, :, :, :4] += 0.7
+    X[60:, :, :, 4:] += 0.7
+    return np.clip(X.reshape(120, 64), 0, 1), np.repeat([0, 1], 60)
+
+
+def test_vae_embedding_with_a_conv_spec_fits_saves_and_loads(images, tmp_path):
+    X, _ = images
+    emb = VAEEmbedding(network=_CONV, recon="bce", epochs=3, batch_size=32, precision="float32", random_state=0).fit(X)
+    assert isinstance(emb.autoencoder_.mu_layer, torch.nn.Linear) and emb.autoencoder_.mu_layer.out_features == 3
+    assert any(isinstance(m, torch.nn.Conv2d) for m in emb.autoencoder_.encoder_body.modules())
+    Z = emb.transform(X)
+    assert Z.shape == (120, 3) and emb.reconstruct(X[:4]).shape == (4, 64)
+    loaded = VAEEmbedding.load(emb.save(tmp_path / "m"))
+    np.testing.assert_array_equal(loaded.transform(X), Z)
+
+
+def test_vae_embedding_with_user_modules_trains_but_is_not_saved(images, tmp_path):
+    X, _ = images
+    enc = torch.nn.Sequential(torch.nn.Linear(64, 16), torch.nn.ReLU(), torch.nn.Linear(16, 2))
+    dec = torch.nn.Sequential(torch.nn.Linear(2, 16), torch.nn.ReLU(), torch.nn.Linear(16, 64))
+    emb = VAEEmbedding(network=(enc, dec), epochs=2, batch_size=32, precision="float32", random_state=0).fit(X)
+    assert emb.transform(X).shape == (120, 2)
+    with pytest.raises(ValueError, match="user-supplied torch modules"):
+        emb.save(tmp_path / "m")
+    with pytest.raises(ValueError, match="ending in nn.Linear"):
+        VAEEmbedding(network=(torch.nn.Sequential(torch.nn.Linear(64, 2), torch.nn.ReLU()), dec), epochs=1).fit(X)
+
+
+def test_vade_with_a_conv_autoencoder(images, tmp_path):
+    X, y = images
+    emb = AutoencoderEmbedding(network=_CONV, epochs=15, batch_size=32, lr=3e-3, precision="float32", random_state=0)
+    model = VaDE(2, embedding=emb, epochs=5, batch_size=32, random_state=0).fit(X)
+    assert model.embedding_._arch["type"] == "spec-vae"
+    assert cluster_accuracy(y, model.labels_) > 0.9
+    assert model.sample(3, cluster=1, random_state=0).shape == (3, 64)
+    again = VaDE.load(model.save(tmp_path / "v"))
+    np.testing.assert_array_equal(again.predict(X), model.labels_)

@@ -203,14 +203,18 @@ class VaDE(DeepClusteringModel):
         emb_seed, head_seed, train_seed = draw_seed(rng), draw_seed(rng), draw_seed(rng)
         embedding = self._default_embedding() if self.embedding is None else self.embedding
         if not isinstance(embedding, (AutoencoderEmbedding, str, os.PathLike)):
-            raise ValueError(f"VaDE starts from a pretrained MLP autoencoder: pass an AutoencoderEmbedding or the path of a saved one, got {type(embedding).__name__}")
+            raise ValueError(f"VaDE starts from a pretrained autoencoder: pass an AutoencoderEmbedding or the path of a saved one, got {type(embedding).__name__}")
         emb, Z = fit_embedding(embedding, emb_seed, X)
         if not isinstance(emb, AutoencoderEmbedding):
-            raise ValueError(f"VaDE starts from a pretrained MLP autoencoder, but the saved embedding is a {type(emb).__name__}")
+            raise ValueError(f"VaDE starts from a pretrained autoencoder, but the saved embedding is a {type(emb).__name__}")
         pretrain_history = {f"pretrain_{key}": list(v) for key, v in getattr(emb, "history_", {}).items()}
 
-        vemb = VAEEmbedding(latent_dim=emb.latent_dim, hidden_dims=tuple(emb.hidden_dims), recon=self.recon, precision=emb.precision, device=emb.device)
-        arch = vemb._architecture(X.shape[1])
+        # The VAE has the pretrained autoencoder's network: the MLP, a spec (saved with the model),
+        # or the user's own modules (trained in memory; not savable, as for the autoencoder).
+        network = emb.network if getattr(emb, "_arch", {}).get("type") != "module" else emb.autoencoder_
+        vemb = VAEEmbedding(latent_dim=emb.latent_dim, hidden_dims=tuple(emb.hidden_dims), network=network, recon=self.recon, precision=emb.precision, device=emb.device)
+        arch, _ = vemb._architecture(X.shape[1])
+        arch["latent_dim"] = int(Z.shape[1])
         recon = self.recon
         history: dict[str, list] = {}
         monitor = ClusterSizeMonitor(k, type(self).__name__, history)
@@ -262,11 +266,13 @@ class VaDE(DeepClusteringModel):
     def _vae_from(autoencoder: nn.Module, arch: dict) -> VAE:
         """The pretrained autoencoder's weights in a VAE of the savable architecture ``arch``."""
         source = vae_from_autoencoder(autoencoder, output=arch["output"])
+        if arch["type"] == "module-vae":  # the user's own modules: no savable architecture to rebuild
+            return source.to(next(autoencoder.parameters()).device)
         vae = VAEEmbedding._build(arch)
         try:
             vae.load_state_dict(source.state_dict())
         except RuntimeError as exc:
-            raise ValueError(f"VaDE needs the MLP autoencoder of AutoencoderEmbedding; its weights do not fit: {exc}") from None
+            raise ValueError(f"VaDE needs the autoencoder of AutoencoderEmbedding; its weights do not fit the VAE built from it: {exc}") from None
         return vae.to(next(autoencoder.parameters()).device)
 
     def sample(self, n_samples: int = 1, cluster: int | None = None, random_state=None) -> np.ndarray:

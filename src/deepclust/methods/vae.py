@@ -3,7 +3,10 @@
 
 from __future__ import annotations
 
+import copy
 import logging
+import os
+from collections.abc import Mapping
 from typing import Sequence
 
 import numpy as np
@@ -25,9 +28,9 @@ from deepclust.methods._base import (
 
 from deepclust.methods._persist import load_model, prefixed, register_model, save_model, unprefixed
 from deepclust.methods.clustering import AutoencoderClustering
-from deepclust.nn import glorot_uniform_
+from deepclust.nn import Autoencoder, build_autoencoder, glorot_uniform_, load_spec
 from deepclust.nn.cohort_augment import TabularAugmenter, check_augment
-from deepclust.nn.vae import RECONS, VAE, elbo_loss, mlp_vae
+from deepclust.nn.vae import RECONS, VAE, elbo_loss, mlp_vae, vae_from_autoencoder
 from deepclust.train import EarlyStopping, fit_module
 from deepclust.train.optim import adam
 
@@ -60,6 +63,13 @@ class VAEEmbedding(Float32OutputMixin, TransformerMixin, BaseEstimator):
     latent_dim : int, default=10
     hidden_dims : sequence of int, default=(500, 500, 2000)
         Widths of the encoder's hidden layers; the decoder mirrors them.
+    network : dict, str, os.PathLike, Autoencoder, (nn.Module, nn.Module) or None, default=None
+        The network, when not the MLP (``latent_dim`` and ``hidden_dims`` are then ignored), as
+        for :class:`~deepclust.methods.AutoencoderEmbedding`: a spec (dict or ``.json`` /
+        ``.yaml`` path; e.g. a convolutional encoder, the decoder mirrored), or your own
+        modules. The encoder's last layer (a ``Dense`` layer, ``nn.Linear``) becomes the
+        posterior mean and a new layer of the same shape the log-variance. A spec network is
+        saved with the model; your own modules cannot be (no pickle).
     epochs : int, default=100
     batch_size : int, default=256
     lr : float, default=1e-3
@@ -102,6 +112,7 @@ class VAEEmbedding(Float32OutputMixin, TransformerMixin, BaseEstimator):
         self,
         latent_dim: int = 10,
         hidden_dims: Sequence[int] = (500, 500, 2000),
+        network=None,
         epochs: int = 100,
         batch_size: int = 256,
         lr: float = 1e-3,
@@ -116,6 +127,7 @@ class VAEEmbedding(Float32OutputMixin, TransformerMixin, BaseEstimator):
     ) -> None:
         self.latent_dim = latent_dim
         self.hidden_dims = hidden_dims
+        self.network = network
         self.epochs = epochs
         self.batch_size = batch_size
         self.lr = lr
@@ -141,20 +153,36 @@ class VAEEmbedding(Float32OutputMixin, TransformerMixin, BaseEstimator):
             raise ValueError(f"hidden_dims must be positive integers, got {self.hidden_dims!r}")
         check_recon(self.recon)
 
-    def _architecture(self, n_features: int) -> dict:
-        return {
-            "type": "mlp-vae",
-            "n_features": int(n_features),
-            "hidden_dims": [int(h) for h in self.hidden_dims],
-            "latent_dim": int(self.latent_dim),
-            "output": "bernoulli" if self.recon == "bce" else "linear",
-        }
+    def _architecture(self, n_features: int) -> tuple[dict, VAE | None]:
+        """What to save about the network, and the VAE made from the user's own modules if any."""
+        output = "bernoulli" if self.recon == "bce" else "linear"
+        net, n_features = self.network, int(n_features)
+        if net is None:
+            arch = {"type": "mlp-vae", "n_features": n_features, "hidden_dims": [int(h) for h in self.hidden_dims], "latent_dim": int(self.latent_dim)}
+            return {**arch, "output": output}, None
+        if isinstance(net, (Mapping, str, os.PathLike)):
+            return {"type": "spec-vae", "n_features": n_features, "spec": load_spec(net), "output": output}, None
+        if isinstance(net, Autoencoder):
+            return {"type": "module-vae", "n_features": n_features, "output": output}, vae_from_autoencoder(net, output=output)
+        if isinstance(net, (tuple, list)) and len(net) == 2 and all(isinstance(m, torch.nn.Module) for m in net):
+            encoder, decoder = copy.deepcopy(tuple(net))
+            return {"type": "module-vae", "n_features": n_features, "output": output}, vae_from_autoencoder(Autoencoder(encoder, decoder), output=output)
+        raise ValueError(
+            "network must be None (the MLP), a spec dict, the path of a .json/.yaml spec, a deepclust.nn.Autoencoder "
+            f"or an (encoder, decoder) pair of torch modules; got {type(net).__name__}"
+        )
 
     @staticmethod
     def _build(arch: dict) -> VAE:
-        if arch.get("type") != "mlp-vae":
-            raise ValueError(f"unknown network type {arch.get('type')!r} in saved model")
-        return mlp_vae(arch["n_features"], arch["hidden_dims"], arch["latent_dim"], output=arch["output"])
+        kind = arch.get("type")
+        if kind == "mlp-vae":
+            return mlp_vae(arch["n_features"], arch["hidden_dims"], arch["latent_dim"], output=arch["output"])
+        if kind == "spec-vae":
+            # The spec's autoencoder, its embedding layer read as the posterior mean (Jiang et al. 2017).
+            return vae_from_autoencoder(build_autoencoder(arch["spec"], arch["n_features"]), output=arch["output"])
+        if kind == "module-vae":
+            raise ValueError("this model was trained with a user-supplied torch module, which deepclust cannot rebuild from a file")
+        raise ValueError(f"unknown network type {kind!r} in saved model")
 
     def fit(self, X, y=None):
         """Train the VAE on ``X`` of shape (n_samples, n_features); ``y`` is ignored."""
@@ -166,10 +194,11 @@ class VAEEmbedding(Float32OutputMixin, TransformerMixin, BaseEstimator):
         augment = check_augment(self.augment)
         rng = seed_stream(self.random_state)
         seed = draw_seed(rng)
-        arch = self._architecture(X.shape[1])
+        arch, user_vae = self._architecture(X.shape[1])
         recon, beta = self.recon, float(self.beta)
         with torch_seeded(seed, device) as gen:  # also seeds the reparameterisation noise
-            vae = glorot_uniform_(self._build(arch), generator=gen).to(device)
+            vae = (glorot_uniform_(self._build(arch), generator=gen) if user_vae is None else user_vae).to(device)
+            arch["latent_dim"] = _check_vae(vae, X.shape[1], device)
             optimizer = adam(vae.parameters(), lr=float(self.lr))
             callbacks = [EarlyStopping(self.patience)] if self.patience else []
             Xt = to_tensor(X, device)
@@ -245,6 +274,11 @@ class VAEEmbedding(Float32OutputMixin, TransformerMixin, BaseEstimator):
         return load_model(path, expected=cls)
 
     def _save_state(self):
+        if self._arch.get("type") == "module-vae":
+            raise ValueError(
+                "cannot save a VAE built from user-supplied torch modules: deepclust saves without pickle and cannot rebuild "
+                "arbitrary code from a file; describe the network as a spec (network=dict or a .json path) to save the model"
+            )
         sd = {k: v.detach().cpu().numpy() for k, v in self.autoencoder_.state_dict().items()}
         meta = {"architecture": self._arch, "n_features_in": int(self.n_features_in_), "history": self.history_}
         return meta, prefixed("vae", sd)
@@ -258,6 +292,23 @@ class VAEEmbedding(Float32OutputMixin, TransformerMixin, BaseEstimator):
         except RuntimeError as exc:
             raise ValueError(f"saved weights do not match the saved architecture: {exc}") from None
         self._set_network(vae.to(resolve_device(self.device)), arch, meta.get("history", {}))
+
+
+def _check_vae(vae: VAE, n_features: int, device: torch.device) -> int:
+    """Run two zero rows through ``vae`` and return the code size; explain a misfit network."""
+    was_training = vae.training
+    vae.eval()
+    try:
+        with torch.no_grad():
+            mu, _ = vae.encode(torch.zeros(2, n_features, device=device))
+            x = vae.decode(mu)
+    except (RuntimeError, ValueError, TypeError) as exc:
+        raise ValueError(f"the VAE network fails on input of shape (2, {n_features}): {exc}") from None
+    finally:
+        vae.train(was_training)
+    if mu.ndim != 2 or tuple(x.shape) != (2, n_features):
+        raise ValueError(f"the VAE network maps (2, {n_features}) to codes {tuple(mu.shape)} and back to {tuple(x.shape)}; expected (2, latent_dim) and (2, {n_features})")
+    return int(mu.shape[1])
 
 
 @register_model
