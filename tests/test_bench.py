@@ -176,3 +176,15 @@ def test_a_dataset_can_have_its_own_seeds(tmp_path, blobs_csv):
     cfg["datasets"].append({"path": str(blobs_csv), "label_column": "label", "label": "blobs5", "seeds": "0-4"})
     cells = [(d.key, s) for d, _, s in load_config(cfg).cells()]
     assert cells == [("blobs", 0), ("blobs", 1)] + [("blobs5", s) for s in range(5)]
+
+
+def test_internal_metrics_are_recorded_beside_the_results(tmp_path, blobs_csv):
+    cfg = {**_config(tmp_path, blobs_csv, [{"name": "kmeans"}]), "seeds": [0], "internal_metrics": True}
+    run(cfg, command="test")
+    rows = pd.read_csv(tmp_path / "res_internal.csv")
+    assert list(rows["method"]) == ["kmeans"] and rows["space_dims"].iloc[0] == 4
+    # three well-separated blobs: a high silhouette, a low Davies-Bouldin index
+    assert rows["silhouette"].iloc[0] > 0.7 and rows["davies_bouldin"].iloc[0] < 0.5
+    cfg2 = {**cfg, "results": str(tmp_path / "plain.csv"), "internal_metrics": False}
+    run(cfg2, command="test")
+    assert not (tmp_path / "plain_internal.csv").exists()

@@ -55,6 +55,13 @@ def run_cell(spec: dict) -> dict:
 
         check = confounder_check(labels, data.metadata, technical=d.get("technical", ()), biological=d.get("biological", ()), warn=False)
         associations = check["associations"]
+    internal = None
+    if spec.get("internal_metrics"):
+        # Silhouette, Davies-Bouldin, Calinski-Harabasz in the space the method clustered in
+        # (its transform), as metrics.json of a run folder reports them.
+        space = np.asarray(estimator.transform(X)) if hasattr(estimator, "transform") else X
+        m = evaluate(np.asarray(labels), X=space)
+        internal = {"space_dims": int(space.shape[1]), **{k: m[k] for k in ("silhouette", "davies_bouldin", "calinski_harabasz")}}
     device = getattr(getattr(estimator, "embedding_", None), "autoencoder_", None)
     device = str(next(device.parameters()).device) if device is not None else "cpu"
     return {
@@ -66,6 +73,7 @@ def run_cell(spec: dict) -> dict:
         "peak_rss_mb": peak_rss_mb(),
         "torch_device": device,
         **({"associations": associations} if associations else {}),
+        **({"internal": internal} if internal else {}),
     }
 
 

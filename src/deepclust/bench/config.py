@@ -44,7 +44,7 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover
     import tomli as tomllib
 
-_TOP = {"name", "description", "results", "seeds", "time_limit", "n_clusters", "datasets", "methods", "published"}
+_TOP = {"name", "description", "results", "seeds", "time_limit", "n_clusters", "datasets", "methods", "published", "internal_metrics"}
 _DATASET = {"name", "path", "label", "subset", "scale", "label_column", "id_column", "transpose", "table", "n_clusters", "seeds", "preprocess", "technical", "biological"}
 _METHOD = {"name", "label", "params", "per_dataset", "pretrain"}
 _PUBLISHED = {"dataset", "method", "acc", "nmi", "ari", "source"}
@@ -88,6 +88,7 @@ class BenchConfig:
     published: list[dict]
     description: str = ""
     source: Path | None = None
+    internal_metrics: bool = False  # also record silhouette, DBI, CHS of each cell in <results>_internal.csv
 
     def cells(self):
         """Every (dataset, method, seed) in a stable order: seeds innermost per method."""
@@ -211,4 +212,4 @@ def load_config(config: str | Path | dict) -> BenchConfig:
     time_limit = float(raw.get("time_limit", 3600))
     if time_limit <= 0:
         raise ValueError(f"time_limit must be positive, got {time_limit}")
-    return BenchConfig(raw.get("name", source.stem if source else "benchmark"), results, seeds, time_limit, datasets, methods, published, raw.get("description", ""), source)
+    return BenchConfig(raw.get("name", source.stem if source else "benchmark"), results, seeds, time_limit, datasets, methods, published, raw.get("description", ""), source, bool(raw.get("internal_metrics", False)))

@@ -23,6 +23,14 @@ ASSOCIATION_FIELDS = ("covariate", "role", "test", "statistic", "p_value", "effe
 ASSOCIATION_COLUMNS = ("dataset", "method", "seed", *ASSOCIATION_FIELDS, "commit")
 
 
+INTERNAL_COLUMNS = ("dataset", "method", "seed", "space_dims", "silhouette", "davies_bouldin", "calinski_harabasz", "commit")
+
+
+def internal_path(results: Path) -> Path:
+    """``results/x.csv`` -> ``results/x_internal.csv``: internal metrics per cell (config ``internal_metrics = true``)."""
+    return results.with_name(results.stem + "_internal.csv")
+
+
 def associations_path(results: Path) -> Path:
     """``results/x.csv`` -> ``results/x_associations.csv``: cluster-covariate associations per cell."""
     return results.with_name(results.stem + "_associations.csv")
@@ -88,6 +96,7 @@ def run(config, *, command: str | None = None, dry_run: bool = False) -> pd.Data
                         **{k: list(getattr(d, k)) for k in ("preprocess", "technical", "biological") if getattr(d, k)}},
             "method": {"name": m.name, "params": params, "pretrain": m.pretrain},
             "seed": seed,
+            "internal_metrics": cfg.internal_metrics,
             "pretrain_dir": str(cfg.results.parent / "_pretrained"),  # keyed by dataset, seed and settings: safe to share across configs
         }
         logger.info("[%d/%d] %s / %s / seed %d", i, len(pending), d.key, m.key, seed)
@@ -101,6 +110,8 @@ def run(config, *, command: str | None = None, dry_run: bool = False) -> pd.Data
             "params": json.dumps({**params, "pretrain": "shared"} if m.pretrain == "shared" else params, sort_keys=True),
         }
         append_rows(cfg.results, [row], columns=HARNESS_COLUMNS)
+        if out.get("internal"):  # beside the results, so their schema stays as it is
+            append_rows(internal_path(cfg.results), [{"dataset": d.key, "method": m.key, "seed": seed, **out["internal"], "commit": row["commit"]}], columns=INTERNAL_COLUMNS)
         if out.get("associations"):  # a second file, so the results schema stays as it is
             keys = {"dataset": d.key, "method": m.key, "seed": seed, "commit": row["commit"]}
             append_rows(associations_path(cfg.results), [{**keys, **{c: a[c] for c in ASSOCIATION_FIELDS}} for a in out["associations"]], columns=ASSOCIATION_COLUMNS)
