@@ -116,7 +116,7 @@ SECTIONS = [
     Section(
         "deepclust vs ClustPy: DEC and VaDE (issue 3)",
         "Both libraries in one environment (torch 2.14.1), the same d-500-500-2000-10 network, pretraining and clustering epochs and batch size; each run in its own process. deepclust uses bf16 autocast on this CPU, ClustPy float32.",
-        "DEEPCLUST_DATA=../shared/data benchmarks/_work/venv-clustpy/bin/python benchmarks/clustpy_compare.py --seeds 0-1",
+        "DEEPCLUST_DATA=../shared/data benchmarks/_work/venv-clustpy/bin/python benchmarks/clustpy_compare.py --seeds 0 --methods dec vade",
         render=lambda: _maybe(RESULTS / "clustpy_compare.csv", lambda p: __import__("clustpy_compare").report(p)),
     ),
     Section(
