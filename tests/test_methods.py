@@ -533,3 +533,17 @@ def test_saved_embedding_path_warm_starts_clustering(blobs, tmp_path):
     np.testing.assert_array_equal(model.predict(X), model.labels_)
     with pytest.raises(ValueError, match=f"expects {D} features, the data have {D - 1}"):
         AutoencoderClustering(K, embedding=path).fit(X[:, :-1])
+
+
+def test_umap_compiled_functions_are_cached_on_disk():
+    """umap-learn compiles its layout optimiser without numba's cache; deepclust switches it on
+    so that a fresh process (every CLI run, every benchmark cell) does not compile it again."""
+    from deepclust.methods._umap_cache import enable_umap_jit_cache
+    from deepclust.methods.n2d import default_umap
+
+    default_umap(2, 0)  # imports umap through the helper
+    enable_umap_jit_cache()  # a second call is a no-op
+    import umap.layouts
+
+    cache = umap.layouts._nb_optimize_layout_euclidean_single_epoch._cache
+    assert type(cache).__name__ != "NullCache"

@@ -44,6 +44,9 @@ def knn_graph(Z: np.ndarray, n_neighbors: int, connectivity: str = "umap", seed:
     dist, idx = NearestNeighbors(n_neighbors=k + 1).fit(Z).kneighbors(Z)
     n = Z.shape[0]
     if connectivity == "umap":
+        from deepclust.methods._umap_cache import enable_umap_jit_cache
+
+        enable_umap_jit_cache()
         from umap.umap_ import fuzzy_simplicial_set
 
         graph, _, _ = fuzzy_simplicial_set(

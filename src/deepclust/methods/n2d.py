@@ -24,6 +24,7 @@ from deepclust.methods._persist import (
     save_model,
     unprefixed,
 )
+from deepclust.methods._umap_cache import enable_umap_jit_cache, import_umap
 from deepclust.methods.clustering import check_n_clusters, fit_embedding
 from deepclust.methods.streaming import as_input_for, check_array_or_disk
 
@@ -32,12 +33,13 @@ logger = logging.getLogger(__name__)
 
 def default_umap(n_components: int, seed: int):
     """UMAP as in N2D: ``n_neighbors=20, min_dist=0``, ``n_components`` = number of clusters."""
-    import umap
-
+    umap = import_umap()
     return umap.UMAP(n_neighbors=20, min_dist=0.0, n_components=n_components, metric="euclidean", random_state=seed)
 
 
 def _fit_manifold(manifold, Z: np.ndarray) -> np.ndarray:
+    if type(manifold).__module__.startswith("umap"):
+        enable_umap_jit_cache()  # also for a UMAP the user built: compile once per machine, not per process
     with warnings.catch_warnings():
         # A seeded UMAP runs single-threaded and says so on every fit; that is the price of
         # reproducible labels and not something the user needs to read each time.
