@@ -73,3 +73,21 @@ def test_save_figure_png_atomic(tmp_path):
     with pytest.raises(ValueError, match="suffix"):
         save_figure(ax.figure, tmp_path / "emb.nope")
     assert [p.name for p in tmp_path.iterdir()] == ["emb.png"]
+
+
+def test_plot_history_gives_each_quantity_its_own_axis():
+    from deepclust.plotting import plot_history
+
+    history = {
+        "pretrain_epoch": [0, 1, 2], "pretrain_loss": [0.9, 0.5, 0.4], "pretrain_seconds": [1.0, 1.0, 1.0],
+        "loss": [0.2, 0.1], "kl": [0.15, 0.05], "lr": [1e-3, 1e-4], "min_cluster_size": [120, 80],
+        "cluster_sizes": [[1, 2], [2, 1]],  # lists per epoch: not a curve
+    }
+    fig = plot_history(history)
+    titles = [ax.get_title() for ax in fig.axes if ax.get_visible()]
+    assert titles == ["pretraining: loss", "training: loss", "training: kl", "training: lr", "training: min_cluster_size"]
+    lines = [ax.get_lines() for ax in fig.axes if ax.get_visible()]
+    assert all(len(ls) == 1 for ls in lines)  # one quantity per axis, never shared
+    np.testing.assert_allclose(lines[3][0].get_ydata(), [1e-3, 1e-4])
+    with pytest.raises(ValueError, match="no per-epoch"):
+        plot_history({"epoch": [0], "cluster_sizes": [[1]]})

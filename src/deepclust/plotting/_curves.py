@@ -70,43 +70,50 @@ def plot_k_sweep(table: pd.DataFrame, *, chosen: int | None = None, threshold: f
     return fig
 
 
-def plot_history(history: Mapping[str, Any], *, title: str | None = None) -> Figure:
-    """Training curves: every per-epoch loss in a run's ``history.json``, one panel per phase.
+def _history_panels(history: Mapping[str, Any]) -> list[tuple[str, str, list]]:
+    """(phase, quantity, values) for every per-epoch series of numbers in ``history``."""
+    panels = []
+    for key, values in history.items():
+        phase, name = ("pretraining", key[len("pretrain_"):]) if key.startswith("pretrain_") else ("training", key)
+        if name in ("epoch", "seconds") or not isinstance(values, (list, tuple)) or not values:
+            continue
+        if not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values):
+            continue  # e.g. per-epoch cluster sizes (lists)
+        panels.append((phase, name, list(values)))
+    # pretraining first, then the total loss before its terms
+    return sorted(panels, key=lambda p: (p[0] != "pretraining", p[1] != "loss"))
 
-    Keys starting with ``pretrain_`` form the pretraining panel; the others the clustering (or
-    only) phase. ``epoch``, ``seconds`` and ``lr`` are not plotted; entries that are not lists
-    of numbers (e.g. per-epoch cluster sizes) are skipped.
+
+def plot_history(history: Mapping[str, Any], *, title: str | None = None, max_cols: int = 4) -> Figure:
+    """Training curves: each per-epoch quantity of a run's ``history.json`` on its own axis.
+
+    A loss, its terms, the learning rate, DEC's label-change fraction and the smallest
+    cluster's size have different units and scales; on one shared axis the loss shows as a
+    flat line, so every quantity gets its own small panel (title ``phase: quantity``). Keys
+    starting with ``pretrain_`` belong to the pretraining phase. ``epoch`` and ``seconds`` are
+    not plotted; entries that are not lists of numbers (per-epoch cluster sizes) are skipped.
 
     Examples
     --------
-    >>> fig = plot_history({"epoch": [0, 1], "loss": [1.0, 0.5]})
-    >>> fig.axes[0].get_ylabel()
-    'loss'
+    >>> fig = plot_history({"epoch": [0, 1], "loss": [1.0, 0.5], "lr": [1e-3, 1e-4]})
+    >>> [ax.get_title() for ax in fig.axes if ax.get_visible()]
+    ['training: loss', 'training: lr']
     """
-    groups: dict[str, dict[str, list]] = {}
-    for key, values in history.items():
-        phase, name = ("pretraining", key[len("pretrain_"):]) if key.startswith("pretrain_") else ("training", key)
-        if name in ("epoch", "seconds", "lr") or not isinstance(values, (list, tuple)) or not values:
-            continue
-        if not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values):
-            continue
-        groups.setdefault(phase, {})[name] = list(values)
-    if not groups:
+    panels = _history_panels(history)
+    if not panels:
         raise ValueError("history holds no per-epoch losses to plot")
-    fig = Figure(figsize=(4.2 * len(groups), 3.0), layout="constrained")
-    axes = fig.subplots(1, len(groups), squeeze=False).ravel()
-    for ax, (phase, curves) in zip(axes, sorted(groups.items(), key=lambda kv: kv[0] != "pretraining")):
-        for name, values in curves.items():
-            ax.plot(np.arange(len(values)), values, label=name)
-        ax.set_title(phase, fontsize=9)
+    ncol = min(max_cols, len(panels))
+    nrow = int(np.ceil(len(panels) / ncol))
+    fig = Figure(figsize=(3.2 * ncol, 2.4 * nrow), layout="constrained")
+    axes = fig.subplots(nrow, ncol, squeeze=False).ravel()
+    for ax, (phase, name, values) in zip(axes, panels):
+        ax.plot(np.arange(len(values)), values, color="C0" if phase == "pretraining" else "C1")
+        ax.set_title(f"{phase}: {name}", fontsize=9)
         ax.set_xlabel("epoch" if phase == "pretraining" or "epoch" in history else "update")
-        ax.set_ylabel("loss")
-        positive = all(v > 0 for vals in curves.values() for v in vals)
-        spread = [max(v) / min(v) for v in curves.values() if min(v) > 0]
-        if positive and spread and max(spread) > 50:
+        if min(values) > 0 and max(values) / min(values) > 50:
             ax.set_yscale("log")
-        if len(curves) > 1:
-            ax.legend(fontsize="small", frameon=False)
+    for ax in axes[len(panels):]:
+        ax.set_visible(False)
     if title:
         fig.suptitle(title, fontsize=10)
     return fig
