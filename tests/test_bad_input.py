@@ -162,6 +162,49 @@ def test_missing_or_corrupt_user_files(tmp_path):
         load_table(tmp_path / "bad.npy")
 
 
+def _write_bad_inputs(f: Path) -> None:
+    """Broken user files of every kind the loaders read, named as in BAD_FILE_CASES."""
+    from PIL import Image
+
+    np.save(f / "complex.npy", np.ones((N, D)) * (1 + 2j))
+    (f / "latin1.csv").write_bytes("f0,f1\n1.0,2.0\n3.5,caf\xe9\n".encode("latin-1"))
+    np.savez(f / "no_x.npz", data=np.ones((N, D)), labels=np.zeros(N, int))
+    np.savez(f / "only_y.npz", y=np.zeros(N, int))
+    np.save(f / "flat.npy", np.arange(5.0))
+    np.save(f / "five_d.npy", np.zeros((2, 1, 3, 4, 4)))
+    np.savez(f / "short_y.npz", X=np.zeros((N, 4, 4), np.uint8), y=np.zeros(N - 1, int))
+    (f / "empty_folder").mkdir()
+    for name in ("broken_image", "stray_file"):  # one good image beside the bad file
+        (f / name).mkdir()
+        Image.fromarray(np.zeros((4, 4), np.uint8)).save(f / name / "a.png")
+    (f / "broken_image" / "b.png").write_bytes(b"\x89PNG not really")
+    (f / "stray_file" / "notes.txt").write_text("not an image")
+
+
+# name -> (file in the inputs folder, message pattern after the file name)
+BAD_FILE_CASES = {
+    "complex values": ("complex.npy", r"complex\.npy'?: array X holds complex numbers \(dtype complex128\)"),
+    "undecodable csv": ("latin1.csv", r"latin1\.csv'? is not UTF-8 text \(it holds the byte 0xe9"),
+    "npz without X": ("no_x.npz", r"no_x\.npz'? has no array named 'X' \(it holds \['data', 'labels'\]\)"),
+    "npz with only y": ("only_y.npz", r"only_y\.npz'? has no array named 'X'"),
+    "1-D array": ("flat.npy", r"flat\.npy'?: expected a 2-D array .* or a stack of images .*got shape \(5,\)"),
+    "5-D array": ("five_d.npy", r"five_d\.npy'?: expected a 2-D array .*got shape \(2, 1, 3, 4, 4\)"),
+    "y of another length": ("short_y.npz", rf"short_y\.npz'?: 'y' has shape \({N - 1},\): {N - 1} labels for {N} samples"),
+    "empty folder": ("empty_folder", r"empty_folder'? holds no images: expected PNG or JPEG"),
+    "unreadable image": ("broken_image", r"broken_image/b\.png'? cannot be read as an image"),
+    "file that is no image": ("stray_file", r"stray_file/notes\.txt'? is not a PNG or JPEG image"),
+}
+
+
+@pytest.mark.parametrize("case", BAD_FILE_CASES)
+def test_bad_user_files_are_named_with_their_problem(case, tmp_path):
+    _write_bad_inputs(tmp_path)
+    name, pattern = BAD_FILE_CASES[case]
+    with pytest.raises(ValueError, match=pattern) as info:
+        load_dataset(str(tmp_path / name))
+    assert "\n" not in str(info.value)
+
+
 # -- names, options and specs --------------------------------------------------------------------
 def test_unknown_names_and_keys_get_a_did_you_mean(X, tmp_path):
     with pytest.raises(ValueError, match=r"unknown method 'n2dd' \(did you mean 'n2d'\?\); known methods: kmeans"):
@@ -239,6 +282,7 @@ def files(tmp_path_factory, X):
     (f / "typo.json").write_text(json.dumps({"type": "mlp", "hiden_dims": [8], "latent_dim": 2}))
     (f / "typo.toml").write_text('seedz = [0]\n[[datasets]]\nname = "digits"\n[[methods]]\nname = "kmeans"\n')
     (f / "option.toml").write_text('[[datasets]]\nname = "digits"\n[[methods]]\nname = "dec"\nparams = {max_iterr = 3}\n')
+    _write_bad_inputs(f)
     assert main(["fit", "--data", str(f / "good.csv"), "--n-clusters", str(K), "--method", "kmeans", "--out", str(f / "run"), "--quiet"]) == 0
     return f
 
@@ -271,6 +315,7 @@ CLI_CASES = {
     "existing output folder": (_fit("{f}/good.csv"), r"already exists; pass --overwrite to replace it"),
     "existing predictions file": (["predict", "--model", "{f}/run", "--data", "{f}/good.csv", "--out", "{out}"], r"already exists; pass --overwrite"),
 }
+CLI_CASES.update({f"file: {case}": (_fit("{f}/" + name), pattern) for case, (name, pattern) in BAD_FILE_CASES.items()})
 _BROKEN = {"missing benchmark file": "missing", "truncated benchmark file": "truncated", "corrupt gzip": "bad gzip"}
 
 

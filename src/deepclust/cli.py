@@ -54,7 +54,7 @@ def _names_arg(text: str) -> list[str]:
 
 
 def _data_args(p: argparse.ArgumentParser, *, required: bool) -> None:
-    p.add_argument("--data", default=None if required else "digits", required=required, help="dataset name (see 'deepclust datasets') or a file: CSV, TSV, parquet, npy, npz, h5ad (default: digits)")
+    p.add_argument("--data", default=None if required else "digits", required=required, help="dataset name (see 'deepclust datasets'), a file (CSV, TSV, parquet, npy, npz, h5ad; image stacks in npy/npz) or a folder of PNG/JPEG images (default: digits)")
     p.add_argument("--subset", default="all", choices=["all", "train", "test"], help="split of a benchmark dataset")
     p.add_argument("--data-dir", default=None, help="folder holding the benchmark files (default: $DEEPCLUST_DATA, else a cache folder)")
     p.add_argument("--label-column", default=None, help="column of a table holding reference labels (used only for scoring)")

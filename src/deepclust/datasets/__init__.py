@@ -1,4 +1,4 @@
-"""Loaders: benchmark sets (download + checksum + cache) and user tables.
+"""Loaders: benchmark sets (download + checksum + cache), user tables, image stacks and folders.
 
 Every loader returns a :class:`Dataset`. :func:`load_dataset` resolves a registered name
 (see :func:`list_datasets`) or a file path.
@@ -30,6 +30,7 @@ from deepclust.datasets._benchmarks import (
     load_usps,
 )
 from deepclust.datasets._exposome import COVARIATES, TABLES, load_exposome
+from deepclust.datasets._image_folder import load_image_folder
 from deepclust.datasets._fetch import DataNotAvailableError, data_home, fetch_file
 from deepclust.datasets._tables import SUPPORTED, load_table
 
@@ -44,6 +45,7 @@ __all__ = [
     "load_digits",
     "load_exposome",
     "load_fashion_mnist",
+    "load_image_folder",
     "load_mnist",
     "load_table",
     "load_usps",
@@ -138,14 +140,15 @@ def load_dataset(
     name_or_path : str or path-like
         A name from :func:`list_datasets` (``"digits"``, ``"mnist"``, ``"mnist-test"``,
         ``"fashion-mnist"``, ``"usps"``, ``"exposome"``; case and ``_``/``-`` do not matter),
-        or the path of a file that :func:`load_table` reads.
+        or the path of a file or image folder that :func:`load_table` reads.
     subset : {"all", "train", "test"}, default="all"
         Split of the image benchmarks; must be "all" for datasets without splits.
     data_dir : path-like, optional
         Data folder for registered datasets; defaults to :func:`data_home`.
     **table_kwargs
         For a file: keyword arguments of :func:`load_table` (``label_column``, ``id_column``,
-        ``transpose``, ``name``). For ``"exposome"``: ``table``.
+        ``transpose``, ``name``; ``image_size`` for an image folder). For ``"exposome"``:
+        ``table``.
 
     Returns
     -------

@@ -44,6 +44,8 @@ def _dense(matrix, what: str) -> np.ndarray:
     arr = np.asarray(matrix)
     if arr.ndim != 2:
         raise ValueError(f"{what} must be 2-D (n_obs, n_features), got shape {arr.shape}")
+    if np.iscomplexobj(arr):
+        raise ValueError(f"{what} holds complex numbers (dtype {arr.dtype}); expected real values")
     if not np.issubdtype(arr.dtype, np.number) and arr.dtype != bool:
         raise ValueError(f"{what} must be numeric, got dtype {arr.dtype}")
     return arr.astype(np.float32)
@@ -67,7 +69,8 @@ def from_anndata(adata, *, layer: str | None = None, obsm: str | None = None, la
     Returns
     -------
     Dataset
-        ``metadata`` is a copy of ``adata.obs`` (index: ``obs_names``).
+        ``metadata`` is a copy of ``adata.obs`` (index: ``obs_names``); ``kind="embedding"``
+        with ``obsm`` (so ``scale="auto"`` leaves it as it is), else ``"table"``.
 
     Raises
     ------
@@ -116,7 +119,9 @@ def from_anndata(adata, *, layer: str | None = None, obsm: str | None = None, la
         y, info["classes"], info["label"] = codes.astype(np.int64), [str(c) for c in classes], label_column
     obs = adata.obs.copy()
     obs.index = pd.Index(ids)
-    return Dataset(name=name, X=np.ascontiguousarray(X), y=y, feature_names=features, sample_ids=ids, metadata=obs, info=info)
+    # an obsm entry (X_pca, X_umap, ...) is an embedding: its axes' scales carry meaning
+    kind = "embedding" if obsm is not None else "table"
+    return Dataset(name=name, X=np.ascontiguousarray(X), y=y, feature_names=features, sample_ids=ids, metadata=obs, info=info, kind=kind)
 
 
 def load_h5ad(path: str | os.PathLike, *, layer: str | None = None, obsm: str | None = None, label_column: str | None = None, name: str | None = None) -> Dataset:

@@ -8,6 +8,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+KINDS = ("table", "image", "embedding")
+
 
 @dataclass(frozen=True)
 class Dataset:
@@ -29,7 +31,14 @@ class Dataset:
     image_shape : tuple of int or None
         ``(channels, height, width)`` for image data, so conv networks and plots can reshape rows.
     info : dict
-        Free-form provenance (source files, subset, URL).
+        Free-form provenance (source files, subset, URL; for images how the pixel values were
+        mapped to [0, 1]).
+    kind : {"table", "image", "embedding"}, optional
+        What the columns are, which decides ``scale="auto"``
+        (:func:`deepclust.preprocess.auto_scale.auto_scaling`): a ``"table"`` of features on
+        their own scales, ``"image"`` pixels in [0, 1], or an ``"embedding"`` whose axes'
+        relative scales carry meaning (a PCA of an ``.h5ad``'s ``obsm``). Defaults to
+        ``"image"`` when ``image_shape`` is given, else ``"table"``.
     """
 
     name: str
@@ -40,6 +49,15 @@ class Dataset:
     metadata: pd.DataFrame | None = None
     image_shape: tuple[int, ...] | None = None
     info: dict[str, Any] = field(default_factory=dict)
+    kind: str | None = None
+
+    def __post_init__(self) -> None:
+        kind = self.kind if self.kind is not None else ("table" if self.image_shape is None else "image")
+        if kind not in KINDS:
+            raise ValueError(f"Dataset kind must be one of {list(KINDS)}, got {kind!r}")
+        if (kind == "image") != (self.image_shape is not None):
+            raise ValueError(f"a Dataset of kind {kind!r} {'needs' if kind == 'image' else 'cannot have'} an image_shape, got {self.image_shape!r}")
+        object.__setattr__(self, "kind", kind)  # frozen: resolve the default once
 
     @property
     def n_samples(self) -> int:

@@ -1,4 +1,4 @@
-"""Load a user's own table (CSV, TSV, parquet, npy, npz) into a :class:`Dataset`.
+"""Load a user's own file (CSV, TSV, parquet, npy, npz, h5ad) or image folder into a :class:`Dataset`.
 
 Every problem with the file is reported as a ValueError that names the file and says what is
 wrong and where (column, row id or line number), because the first thing a new user does is
@@ -16,6 +16,8 @@ import numpy as np
 import pandas as pd
 
 from deepclust.datasets._base import Dataset
+from deepclust.datasets._image_folder import load_image_folder
+from deepclust.datasets._images import image_stack_dataset
 
 _DELIMITED = {".csv": ",", ".tsv": "\t", ".txt": "\t"}
 SUPPORTED = (".csv", ".tsv", ".txt", ".parquet", ".npy", ".npz", ".h5ad")
@@ -31,14 +33,19 @@ def load_table(
     layer: str | None = None,
     obsm: str | None = None,
     allow_missing: bool = False,
+    image_size=None,
 ) -> Dataset:
-    """Load a numeric table with samples in rows (or in columns, with ``transpose=True``).
+    """Load a numeric table with samples in rows (or in columns, with ``transpose=True``), a
+    stack of images, or a folder of images.
 
     Parameters
     ----------
     path : path-like
-        A ``.csv`` (comma), ``.tsv`` or ``.txt`` (tab), ``.parquet``, ``.npy`` (a 2-D array) or
-        ``.npz`` file (arrays ``X`` and optionally ``y`` and ``ids``, or a single array).
+        A ``.csv`` (comma), ``.tsv`` or ``.txt`` (tab), ``.parquet``, ``.npy`` or ``.npz`` file
+        (arrays ``X`` and optionally ``y`` and ``ids``, or a single array), or a folder of PNG /
+        JPEG images (:func:`~deepclust.datasets._image_folder.load_image_folder`). An array of
+        shape (N, H, W), (N, C, H, W) or (N, H, W, C) loads as images, with values mapped to
+        [0, 1] (see :mod:`deepclust.datasets._images` for the rules).
     label_column : str, optional
         Column holding reference labels (only for scoring). Removed from the features. Integer
         labels are kept as they are; other labels are encoded 0..k-1 in sorted order, with the
@@ -60,11 +67,15 @@ def load_table(
         Keep missing values (empty cells, NaN) as NaN instead of refusing the file, for a
         preprocessing that drops or imputes them (:mod:`deepclust.preprocess.missing`).
         Infinite values are refused either way.
+    image_size : int or (int, int), optional
+        For a folder of images only: the ``(height, width)`` every image is resized to; default
+        the most common size in the folder.
 
     Returns
     -------
     Dataset
-        ``X`` float32 of shape (n_samples, n_features), ``y`` or None, string ``sample_ids``.
+        ``X`` float32 of shape (n_samples, n_features), ``y`` or None, string ``sample_ids``;
+        for images ``kind="image"``, rows channels first and ``image_shape=(C, H, W)``.
 
     Warns
     -----
@@ -78,7 +89,9 @@ def load_table(
     ValueError
         For an unsupported extension, an empty table, a ragged CSV row, a non-numeric feature
         column, a missing or infinite value, a missing label or id column, duplicated sample
-        ids, or an array that is not 2-D.
+        ids, text that is not UTF-8, complex numbers, an ``.npz`` without ``X``, labels ``y`` of
+        another length than ``X``, an array of 1 or 5+ dimensions, an empty image folder or
+        one holding a file that is not a readable image.
 
     Examples
     --------
@@ -93,6 +106,13 @@ def load_table(
     path = Path(path)
     if not path.exists():
         raise FileNotFoundError(f"no such file: {str(path)!r}")
+    if path.is_dir():
+        given = [k for k, v in (("label_column", label_column), ("id_column", id_column), ("transpose", transpose), ("layer", layer), ("obsm", obsm)) if v]
+        if given:
+            raise ValueError(f"{str(path)!r} is a folder of images: {', '.join(given)} apply to tables only")
+        return load_image_folder(path, image_size=image_size, name=name)
+    if image_size is not None:
+        raise ValueError(f"{str(path)!r}: image_size= applies to folders of images only, got image_size={image_size!r}")
     suffix = path.suffix.lower()
     if suffix not in SUPPORTED:
         raise ValueError(
@@ -151,6 +171,11 @@ def _read_frame(path: Path, suffix: str, transpose: bool, names=()) -> pd.DataFr
             frame = _read_delimited(path, _DELIMITED[suffix], transpose, names)
         except pd.errors.EmptyDataError as exc:
             raise ValueError(f"{str(path)!r} is empty: expected a header and at least one row") from exc
+        except UnicodeDecodeError as exc:
+            raise ValueError(
+                f"{str(path)!r} is not UTF-8 text (it holds the byte 0x{exc.object[exc.start]:02x}, which UTF-8 "
+                f"cannot decode); save it as a UTF-8 {suffix[1:].upper()} text file"
+            ) from exc
         except pd.errors.ParserError as exc:
             match = re.search(r"line (\d+), saw (\d+)", str(exc))
             where = (
@@ -294,49 +319,65 @@ def _check_finite(X: np.ndarray, feature_names, ids, path: Path, allow_missing: 
     )
 
 
-def _load_array(path: Path, *, transpose: bool, name: str, allow_missing: bool = False) -> Dataset:
-    y = ids = None
+def _read_arrays(path: Path):
+    """``(X, y, ids)`` from a ``.npy`` (X only) or ``.npz`` file (``X``, optional ``y``, ``ids``)."""
     try:
         loaded = np.load(path, allow_pickle=False)
     except (ValueError, OSError, EOFError) as exc:
         raise ValueError(f"{str(path)!r} is not a readable {path.suffix} file ({exc})") from exc
-    if isinstance(loaded, np.lib.npyio.NpzFile):
-        with loaded:
-            keys = list(loaded.files)
-            if "X" in keys:
-                X = loaded["X"]
-                y = loaded["y"] if "y" in keys else None
-                ids = loaded["ids"] if "ids" in keys else None
-            elif len(keys) == 1:
-                X = loaded[keys[0]]
-            else:
-                raise ValueError(
-                    f"{str(path)!r} holds arrays {keys}: expected one named 'X' (with optional 'y' "
-                    "and 'ids') or a single array"
-                )
-    else:
-        X = loaded
+    if not isinstance(loaded, np.lib.npyio.NpzFile):
+        return loaded, None, None
+    with loaded:
+        keys = list(loaded.files)
+        if "X" in keys:
+            return loaded["X"], loaded["y"] if "y" in keys else None, loaded["ids"] if "ids" in keys else None
+        if len(keys) == 1 and keys[0] not in ("y", "ids"):
+            return loaded[keys[0]], None, None  # np.savez(path, X) names it "arr_0"
+    raise ValueError(
+        f"{str(path)!r} has no array named 'X' (it holds {keys}): expected 'X' (with optional 'y' "
+        "and 'ids') or a single array"
+    )
+
+
+def _check_labels(y, n: int, path: Path) -> np.ndarray | None:
+    if y is None:
+        return None
+    y = np.asarray(y)
+    if y.ndim != 1 or len(y) != n:
+        raise ValueError(f"{str(path)!r}: 'y' has shape {y.shape}: {y.size} labels for {n} samples in X, expected shape ({n},)")
+    if not np.issubdtype(y.dtype, np.integer):
+        raise ValueError(f"{str(path)!r}: 'y' must hold integer labels, got dtype {y.dtype}")
+    return y.astype(np.int64)
+
+
+def _load_array(path: Path, *, transpose: bool, name: str, allow_missing: bool = False) -> Dataset:
+    X, y, ids = _read_arrays(path)
+    if np.iscomplexobj(X):
+        raise ValueError(
+            f"{str(path)!r}: array X holds complex numbers (dtype {X.dtype}); expected real values "
+            "(store np.abs(X) or the real and imaginary parts as separate features)"
+        )
+    if not (np.issubdtype(X.dtype, np.number) or X.dtype == bool):
+        raise ValueError(f"{str(path)!r}: array X has non-numeric dtype {X.dtype}, expected numbers")
+    if X.ndim >= 3:
+        if transpose:
+            raise ValueError(f"{str(path)!r}: transpose=True applies to 2-D tables, not to images of shape {X.shape}")
+        y = _check_labels(y, X.shape[0], path)
+        return image_stack_dataset(X, source=str(path), name=name, y=y, ids=ids)
     if X.ndim != 2:
         raise ValueError(
-            f"{str(path)!r}: expected a 2-D array (n_samples, n_features), got shape {X.shape}"
+            f"{str(path)!r}: expected a 2-D array (n_samples, n_features) or a stack of images (N, H, W) "
+            f"or (N, C, H, W), got shape {X.shape}"
         )
     if transpose:
         X = X.T
     if X.shape[0] == 0 or X.shape[1] == 0:
         raise ValueError(f"{str(path)!r} has no rows or no columns: shape {X.shape}")
-    if not (np.issubdtype(X.dtype, np.number) or X.dtype == bool):
-        raise ValueError(f"{str(path)!r}: array X has non-numeric dtype {X.dtype}, expected numbers")
     n = X.shape[0]
     ids = np.array([str(i) for i in range(n)] if ids is None else [str(i) for i in ids], dtype=object)
     if len(ids) != n:
         raise ValueError(f"{str(path)!r}: 'ids' has {len(ids)} entries for {n} samples")
-    if y is not None:
-        y = np.asarray(y)
-        if y.shape != (n,):
-            raise ValueError(f"{str(path)!r}: 'y' has shape {y.shape}, expected ({n},)")
-        if not np.issubdtype(y.dtype, np.integer):
-            raise ValueError(f"{str(path)!r}: 'y' must hold integer labels, got dtype {y.dtype}")
-        y = y.astype(np.int64)
+    y = _check_labels(y, n, path)
     X = np.asarray(X, dtype=np.float64)
     feature_names = [f"x{j}" for j in range(X.shape[1])]
     _check_finite(X, feature_names, ids, path, allow_missing)
