@@ -36,12 +36,20 @@ def pinned_options(name: str) -> dict:
 
 def method_labels(name: str, X: np.ndarray) -> np.ndarray:
     import torch
+    from threadpoolctl import threadpool_limits
 
     from deepclust.methods.registry import build_method
 
-    torch.set_num_threads(1)  # the same arithmetic order on every machine with this CPU kind
-    est = build_method(name, 10, SEED, embedding=pinned_options(name))
-    est.fit(X)
+    # One thread for torch, BLAS and OpenMP (k-means): the same arithmetic order whatever the
+    # machine's core count or OMP_NUM_THREADS, so the record is comparable everywhere.
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        with threadpool_limits(1):
+            est = build_method(name, 10, SEED, embedding=pinned_options(name))
+            est.fit(X)
+    finally:
+        torch.set_num_threads(threads)
     return np.asarray(est.labels_)
 
 
