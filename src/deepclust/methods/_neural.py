@@ -35,17 +35,7 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 from torch import nn
 
-from deepclust.methods._base import (
-    Float32OutputMixin,
-    apply_in_chunks,
-    check_array_2d,
-    draw_seed,
-    resolve_device,
-    resolve_precision,
-    seed_stream,
-    to_tensor,
-    torch_seeded,
-)
+from deepclust.methods._base import Float32OutputMixin, apply_in_chunks, check_array_2d, draw_seed, resolve_device, resolve_precision, seed_stream, to_tensor, torch_seeded
 from deepclust.methods._params import POSITIVE_INT, POSITIVE_REAL, Integral, Interval, StrOptions
 from deepclust.methods._persist import load_model, prefixed, save_model, unprefixed
 from deepclust.methods.streaming import BlockBatches, DiskArray, check_array_or_disk
