@@ -412,7 +412,7 @@ def test_precision(blobs):
     Z = model.transform(X_new)
     assert Z.dtype == np.float32 and np.isfinite(Z).all()  # inference stays float32
     assert all(np.isfinite(model.history_["loss"]))
-    with pytest.raises(ValueError, match=r"precision must be one of \('auto', 'float32', 'bf16'\), got 'nonsense'"):
+    with pytest.raises(ValueError, match=r"'precision' parameter of AutoencoderEmbedding must be a str among .*'bf16'.* Got 'nonsense'"):
         emb(precision="nonsense").fit(X)
 
 
@@ -427,9 +427,9 @@ def test_bad_device_and_hyperparameters(blobs):
     X, _ = blobs
     with pytest.raises(ValueError, match="device must be"):
         emb(device="tpu").fit(X)
-    with pytest.raises(ValueError, match="epochs must be a positive integer"):
+    with pytest.raises(ValueError, match=r"'epochs' parameter of AutoencoderEmbedding must be an int in the range \[1, inf\)\. Got 0"):
         emb(epochs=0).fit(X)
-    with pytest.raises(ValueError, match="lr must be a positive number"):
+    with pytest.raises(ValueError, match=r"'lr' parameter of AutoencoderEmbedding must be a float in the range \(0(\.0)?, inf\)\. Got -1\.0"):
         emb(lr=-1.0).fit(X)
     with pytest.raises(ValueError, match="hidden_dims must be positive integers"):
         emb(hidden_dims=(0,)).fit(X)

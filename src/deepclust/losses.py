@@ -1,16 +1,33 @@
-"""Loss functions: pure functions of tensors."""
+"""Loss functions: pure functions of tensors.
+
+The clustering losses live here. The representation-learning losses live next to the module
+they train (scvi-tools' module layer: each ``nn`` module's ``loss`` returns named terms) and are
+re-exported here, so that ``from deepclust.losses import nt_xent`` keeps working:
+:func:`reconstruction_mse` (:mod:`deepclust.nn.autoencoder`), :func:`nt_xent`
+(:mod:`deepclust.nn.contrastive`), :func:`masked_reconstruction_loss`
+(:mod:`deepclust.nn.masked`), and the ELBO terms (:mod:`deepclust.nn.vae`).
+"""
 
 from __future__ import annotations
 
 import torch
 
+from deepclust.nn.autoencoder import reconstruction_mse
+from deepclust.nn.contrastive import nt_xent
+from deepclust.nn.masked import masked_reconstruction_loss
+from deepclust.nn.vae import elbo_loss, gaussian_kl, reconstruction_nll
 
-def reconstruction_mse(x_hat: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
-    """Mean squared reconstruction error over all entries, as in DEC/N2D pretraining.
-
-    Computed in float32 even under bfloat16 autocast, so the loss value is comparable.
-    """
-    return torch.mean((x_hat.float() - x.float()) ** 2)
+__all__ = [
+    "elbo_loss",
+    "gaussian_kl",
+    "kl_divergence",
+    "masked_reconstruction_loss",
+    "nt_xent",
+    "reconstruction_mse",
+    "reconstruction_nll",
+    "scan_loss",
+    "target_distribution",
+]
 
 
 def target_distribution(q: torch.Tensor) -> torch.Tensor:
@@ -60,49 +77,6 @@ def kl_divergence(p: torch.Tensor, q: torch.Tensor) -> torch.Tensor:
     p, q = p.float(), q.float()
     log_q = torch.log(q.clamp_min(torch.finfo(torch.float32).tiny))
     return (torch.xlogy(p, p) - p * log_q).sum() / p.shape[0]
-
-
-def nt_xent(z1: torch.Tensor, z2: torch.Tensor, temperature: float = 0.5) -> torch.Tensor:
-    """SimCLR's normalised temperature-scaled cross-entropy (NT-Xent) of two views.
-
-    Row ``i`` of ``z1`` and row ``i`` of ``z2`` are two views of one sample (a positive pair);
-    the other ``2B - 2`` rows of the batch are its negatives. With cosine similarities
-    ``s_ab`` and temperature ``t``, the loss of anchor ``a`` with positive ``p`` is
-    ``-log(exp(s_ap / t) / sum_{b != a} exp(s_ab / t))``, averaged over all ``2B`` anchors
-    (Chen et al., "A Simple Framework for Contrastive Learning of Visual Representations",
-    ICML 2020, eq. 1). Computed in float32 even under bf16 autocast: similarities near 1 need
-    more than bf16's 8 bits of mantissa once divided by a small temperature.
-
-    Parameters
-    ----------
-    z1, z2 : Tensor of shape (B, d)
-        Projections of the two views; they are L2-normalised here.
-    temperature : float, default=0.5
-
-    Returns
-    -------
-    Scalar tensor (float32).
-
-    Examples
-    --------
-    Two orthogonal samples, each view identical to the other: every anchor has similarity 1
-    with its positive and 0 with both negatives, so the loss is ``log((e + 2) / e)``.
-
-    >>> z = torch.eye(2)
-    >>> round(float(nt_xent(z, z, temperature=1.0)), 4)
-    0.5514
-    """
-    if z1.shape != z2.shape or z1.ndim != 2:
-        raise ValueError(f"the two views must have the same shape (B, d), got {tuple(z1.shape)} and {tuple(z2.shape)}")
-    if temperature <= 0:
-        raise ValueError(f"temperature must be positive, got {temperature}")
-    b = z1.shape[0]
-    with torch.autocast(device_type=z1.device.type, enabled=False):
-        z = torch.nn.functional.normalize(torch.cat([z1, z2]).float(), dim=1)  # (2B, d)
-        sim = z @ z.T / temperature  # (2B, 2B)
-        sim = sim.masked_fill(torch.eye(2 * b, dtype=torch.bool, device=z.device), float("-inf"))
-        positives = torch.cat([torch.arange(b, 2 * b), torch.arange(0, b)]).to(z.device)
-        return torch.nn.functional.cross_entropy(sim, positives)
 
 
 def scan_loss(anchor_logits: torch.Tensor, neighbor_logits: torch.Tensor, entropy_weight: float = 5.0) -> dict[str, torch.Tensor]:

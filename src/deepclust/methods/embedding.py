@@ -2,42 +2,19 @@
 
 from __future__ import annotations
 
-import copy
-import logging
-import os
 from collections.abc import Mapping
 from typing import Sequence
 
-import numpy as np
-import torch
-from sklearn.base import BaseEstimator, TransformerMixin
-from sklearn.utils.validation import check_is_fitted
-from torch import nn
+from deepclust.methods._neural import NeuralEmbedding, ReconstructionMixin
+from deepclust.methods._persist import register_model
+from deepclust.nn import build_autoencoder, mlp_autoencoder
+from deepclust.nn.cohort_augment import check_augment
 
-from deepclust.losses import reconstruction_mse
-from deepclust.methods._base import (
-    Float32OutputMixin,
-    apply_in_chunks,
-    check_array_2d,
-    draw_seed,
-    resolve_device,
-    resolve_precision,
-    seed_stream,
-    to_tensor,
-    torch_seeded,
-)
-from deepclust.methods._persist import load_model, prefixed, register_model, save_model, unprefixed
-from deepclust.methods.streaming import BlockBatches, DiskArray, check_array_or_disk
-from deepclust.nn import Autoencoder, build_autoencoder, glorot_uniform_, load_spec, mlp_autoencoder
-from deepclust.nn.cohort_augment import TabularAugmenter, check_augment
-from deepclust.train import EarlyStopping, fit_module
-from deepclust.train.optim import adam
-
-logger = logging.getLogger(__name__)
+__all__ = ["AutoencoderEmbedding"]
 
 
 @register_model
-class AutoencoderEmbedding(Float32OutputMixin, TransformerMixin, BaseEstimator):
+class AutoencoderEmbedding(ReconstructionMixin, NeuralEmbedding):
     """Learn a low-dimensional embedding with an autoencoder.
 
     The network is by default DEC's symmetric MLP ``d-500-500-2000-latent_dim`` with linear
@@ -125,66 +102,22 @@ class AutoencoderEmbedding(Float32OutputMixin, TransformerMixin, BaseEstimator):
     taxonomy and new methods. arXiv:1801.07648.
     """
 
-    _streams_input = True  # fit and transform read data on disk block by block
+    _parameter_constraints = {**NeuralEmbedding._parameter_constraints, "augment": [None, Mapping, str]}
 
     def __init__(
-        self,
-        latent_dim: int = 10,
-        hidden_dims: Sequence[int] = (500, 500, 2000),
-        network=None,
-        epochs: int = 100,
-        batch_size: int = 256,
-        lr: float = 1e-3,
-        patience: int | None = None,
-        precision: str = "auto",
-        device: str = "auto",
-        random_state=None,
-        verbose: bool = False,
-        augment=None,
+        self, latent_dim: int = 10, hidden_dims: Sequence[int] = (500, 500, 2000), network=None, epochs: int = 100, batch_size: int = 256,
+        lr: float = 1e-3, patience: int | None = None, precision: str = "auto", device: str = "auto", random_state=None, verbose: bool = False, augment=None,
     ) -> None:
-        self.latent_dim = latent_dim
-        self.hidden_dims = hidden_dims
-        self.network = network
-        self.epochs = epochs
-        self.batch_size = batch_size
-        self.lr = lr
-        self.patience = patience
-        self.precision = precision
-        self.device = device
-        self.random_state = random_state
-        self.verbose = verbose
-        self.augment = augment
+        self.latent_dim, self.hidden_dims, self.network = latent_dim, hidden_dims, network
+        self.epochs, self.batch_size, self.lr, self.patience = epochs, batch_size, lr, patience
+        self.precision, self.device, self.random_state, self.verbose, self.augment = precision, device, random_state, verbose, augment
 
-    def _check_params(self) -> None:
-        for name in ("latent_dim", "epochs", "batch_size"):
-            v = getattr(self, name)
-            if not isinstance(v, (int, np.integer)) or isinstance(v, bool) or v < 1:
-                raise ValueError(f"{name} must be a positive integer, got {v!r}")
-        if not (isinstance(self.lr, (int, float)) and self.lr > 0):
-            raise ValueError(f"lr must be a positive number, got {self.lr!r}")
-        if any(not isinstance(h, (int, np.integer)) or h < 1 for h in self.hidden_dims):
-            raise ValueError(f"hidden_dims must be positive integers, got {self.hidden_dims!r}")
-
-    def _architecture(self, n_features: int) -> tuple[dict, Autoencoder | None]:
-        """What to save about the network, and the user's own network (a copy) if any."""
-        net, n_features = self.network, int(n_features)
-        if net is None:
-            arch = {"type": "mlp", "n_features": n_features, "hidden_dims": [int(h) for h in self.hidden_dims], "latent_dim": int(self.latent_dim)}
-            return arch, None
-        if isinstance(net, (Mapping, str, os.PathLike)):
-            return {"type": "spec", "n_features": n_features, "spec": load_spec(net)}, None
-        if isinstance(net, Autoencoder):
-            return {"type": "module", "n_features": n_features}, copy.deepcopy(net)
-        if isinstance(net, (tuple, list)) and len(net) == 2 and all(isinstance(m, nn.Module) for m in net):
-            encoder, decoder = copy.deepcopy(tuple(net))  # one deepcopy keeps weights the two share
-            return {"type": "module", "n_features": n_features}, Autoencoder(encoder, decoder)
-        raise ValueError(
-            "network must be None (the MLP), a spec dict, the path of a .json/.yaml spec, a deepclust.nn.Autoencoder "
-            f"or an (encoder, decoder) pair of torch modules; got {type(net).__name__}"
-        )
+    def _check_extra_params(self) -> None:
+        check_augment(self.augment)
 
     @staticmethod
     def _build(arch: dict):
+        """The network of a saved architecture: the MLP (``"mlp"``) or a spec (``"spec"``)."""
         kind = arch.get("type")
         if kind == "mlp":
             return mlp_autoencoder(arch["n_features"], arch["hidden_dims"], arch["latent_dim"])
@@ -193,146 +126,3 @@ class AutoencoderEmbedding(Float32OutputMixin, TransformerMixin, BaseEstimator):
         if kind == "module":
             raise ValueError("this model was trained with a user-supplied torch module, which deepclust cannot rebuild from a file")
         raise ValueError(f"unknown network type {kind!r} in saved model")
-
-    def fit(self, X, y=None):
-        """Train the autoencoder on ``X`` of shape (n_samples, n_features); ``y`` is ignored.
-
-        ``X`` may also be data on disk, streamed in blocks without loading it: the path of a
-        ``.npy`` or ``.parquet`` file, an ``np.memmap``, an h5py dataset or zarr array (see
-        :mod:`deepclust.methods.streaming` for the shuffling scheme).
-        """
-        self._check_params()
-        X = check_array_or_disk(X, min_samples=2)
-        device = resolve_device(self.device)
-        autocast = resolve_precision(self.precision, device)
-        augment = check_augment(self.augment)
-        rng = seed_stream(self.random_state)
-        seed = draw_seed(rng)
-        arch, user_ae = self._architecture(X.shape[1])
-        with torch_seeded(seed, device) as gen:
-            ae = glorot_uniform_(self._build(arch), generator=gen) if user_ae is None else user_ae
-            ae = ae.to(device)
-            arch["latent_dim"] = _check_network(ae, X.shape[1], device)
-            self._arch = arch
-            optimizer = adam(ae.parameters(), lr=self.lr)
-            callbacks = [EarlyStopping(self.patience)] if self.patience else []
-            streaming = isinstance(X, DiskArray)
-            if streaming and augment is not None:
-                raise ValueError("augment needs the data in memory (it resamples each feature's values); it is not available for data streamed from disk")
-            Xt = None if streaming else to_tensor(X, device)
-            if augment is None:
-                loss_fn = lambda m, batch, st: reconstruction_mse(m(batch[0]), batch[0])  # noqa: E731
-            else:
-                augmenter = TabularAugmenter(augment, Xt, draw_seed(rng))
-
-                def loss_fn(m, batch, st):
-                    x_in, target = augmenter(batch[0])
-                    return reconstruction_mse(m(x_in), target)
-
-            state = fit_module(
-                ae,
-                loss_fn,
-                BlockBatches(X, device) if streaming else (Xt,),
-                epochs=int(self.epochs),
-                batch_size=int(self.batch_size),
-                optimizer=optimizer,
-                generator=gen,
-                callbacks=callbacks,
-                autocast_dtype=autocast,
-                progress=bool(self.verbose),
-                desc="autoencoder",
-            )
-        if state.stop_reason:
-            logger.info(state.stop_reason)
-        self.autoencoder_ = ae
-        self.history_ = state.history
-        self.n_features_in_ = X.shape[1]
-        return self
-
-    def _device_of_model(self) -> torch.device:
-        return next(self.autoencoder_.parameters()).device
-
-    def transform(self, X) -> np.ndarray:
-        """Codes of shape (n_samples, latent_dim), float32.
-
-        ``X`` on disk (as in :meth:`fit`) is read block by block; to write the codes to disk
-        chunk by chunk as well, use :func:`deepclust.methods.streaming.transform_to_npy`.
-        """
-        check_is_fitted(self, "autoencoder_")
-        X = check_array_or_disk(X, n_features=self.n_features_in_, owner=type(self).__name__)
-        self.autoencoder_.eval()
-        if isinstance(X, DiskArray):  # blocks of whole 4096-row chunks: the same codes as in memory
-            return np.concatenate([apply_in_chunks(self.autoencoder_.encode, b, self._device_of_model()) for _, b in X.blocks(16 * 4096)])
-        return apply_in_chunks(self.autoencoder_.encode, X, self._device_of_model())
-
-    def inverse_transform(self, Z) -> np.ndarray:
-        """Decode codes (n_samples, latent_dim) back to data space (n_samples, n_features)."""
-        check_is_fitted(self, "autoencoder_")
-        Z = check_array_2d(Z, name="Z", n_features=int(self._arch["latent_dim"]))
-        self.autoencoder_.eval()
-        return apply_in_chunks(self.autoencoder_.decode, Z, self._device_of_model())
-
-    def reconstruct(self, X) -> np.ndarray:
-        """``decode(encode(X))``, shape (n_samples, n_features)."""
-        check_is_fitted(self, "autoencoder_")
-        X = check_array_2d(X, n_features=self.n_features_in_, owner=type(self).__name__)
-        self.autoencoder_.eval()
-        return apply_in_chunks(self.autoencoder_, X, self._device_of_model())
-
-    # -- persistence --------------------------------------------------------------------------
-    def save(self, path, *, overwrite: bool = False):
-        """Save to folder ``path`` as JSON + safetensors (no pickle). Returns the path."""
-        check_is_fitted(self, "autoencoder_")
-        return save_model(self, path, overwrite=overwrite)
-
-    @classmethod
-    def load(cls, path):
-        """Load a model saved with :meth:`save`."""
-        return load_model(path, expected=cls)
-
-    def _save_state(self):
-        if self._arch["type"] == "module":
-            raise ValueError(
-                "cannot save an AutoencoderEmbedding whose network is a user-supplied torch module: deepclust saves "
-                "without pickle and cannot rebuild arbitrary code from a file. Describe the network as a spec "
-                "(network=dict or the path of a .json file) to save the model, or save the weights yourself "
-                "with torch.save(model.autoencoder_.state_dict(), path)"
-            )
-        sd = {k: v.detach().cpu().numpy() for k, v in self.autoencoder_.state_dict().items()}
-        meta = {"architecture": self._arch, "n_features_in": int(self.n_features_in_), "history": self.history_}
-        return meta, prefixed("autoencoder", sd)
-
-    def _load_state(self, meta, arrays):
-        self._arch = meta["architecture"]
-        ae = self._build(self._arch)
-        sd = {k: torch.from_numpy(v.copy()) for k, v in unprefixed("autoencoder", arrays).items()}
-        try:
-            ae.load_state_dict(sd)
-        except RuntimeError as exc:
-            raise ValueError(f"saved weights do not match the saved architecture: {exc}") from None
-        device = resolve_device(self.device)
-        self.autoencoder_ = ae.to(device).eval()
-        self.n_features_in_ = int(meta["n_features_in"])
-        self.history_ = meta.get("history", {})
-
-
-def _check_network(ae: nn.Module, n_features: int, device: torch.device) -> int:
-    """Run two zero rows through ``ae`` and return the code size; explain a misfit network."""
-    hint = (
-        "the encoder must map (batch, n_features) rows to (batch, latent_dim) codes and the decoder map them back "
-        "to (batch, n_features); image networks start with nn.Unflatten(1, (C, H, W)) and end with nn.Flatten()"
-    )
-    ae.eval()
-    try:
-        with torch.no_grad():
-            z = ae.encode(torch.zeros(2, n_features, device=device))
-            x = ae.decode(z)
-    except (RuntimeError, ValueError, TypeError) as exc:
-        raise ValueError(f"the network fails on input of shape (2, {n_features}): {exc}; {hint}") from None
-    finally:
-        ae.train()
-    if z.ndim != 2 or z.shape[0] != 2:
-        raise ValueError(f"the encoder maps input (2, {n_features}) to shape {tuple(z.shape)}; {hint}")
-    if tuple(x.shape) != (2, n_features):
-        raise ValueError(f"the decoder maps codes {tuple(z.shape)} to shape {tuple(x.shape)}, not (2, {n_features}); {hint}")
-    return int(z.shape[1])

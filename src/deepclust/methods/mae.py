@@ -2,33 +2,15 @@
 
 from __future__ import annotations
 
-import logging
 from typing import Sequence
 
-import torch
-
-from deepclust.methods._base import check_array_2d, draw_seed, resolve_device, resolve_precision, seed_stream, to_tensor, torch_seeded
+from deepclust.methods._neural import NeuralEmbedding
+from deepclust.methods._params import Interval, Real, StrOptions
 from deepclust.methods._persist import register_model
-from deepclust.methods.embedding import AutoencoderEmbedding, _check_network
-from deepclust.nn import glorot_uniform_
-from deepclust.nn.augment import marginal_draws, random_mask
-from deepclust.train import EarlyStopping, adam, fit_module
+from deepclust.methods.embedding import AutoencoderEmbedding
+from deepclust.nn.masked import FILLS, MaskedAutoencoder, masked_reconstruction_loss
 
-logger = logging.getLogger(__name__)
-
-_FILLS = ("zero", "marginal")
-
-
-def masked_reconstruction_loss(x_hat: torch.Tensor, x: torch.Tensor, mask: torch.Tensor, visible_weight: float) -> dict[str, torch.Tensor]:
-    """Mean squared error on the masked entries, plus ``visible_weight`` times that on the rest.
-
-    ``x_hat``, ``x`` : (B, d); ``mask`` : (B, d) bool, True where the encoder saw no value.
-    """
-    err = (x_hat.float() - x.float()) ** 2
-    m = mask.float()
-    masked = (err * m).sum() / m.sum().clamp_min(1.0)
-    visible = (err * (1 - m)).sum() / (1 - m).sum().clamp_min(1.0)
-    return {"loss": masked + visible_weight * visible, "masked": masked, "visible": visible}
+__all__ = ["MaskedEmbedding", "masked_reconstruction_loss"]  # the loss now lives in deepclust.nn.masked
 
 
 @register_model
@@ -40,8 +22,8 @@ class MaskedEmbedding(AutoencoderEmbedding):
     empirical marginal (``mask_fill="marginal"``, VIME / SCARF style, so a hidden entry cannot be
     told from a real one); the decoder must predict the hidden values from the visible ones
     (He et al. 2022 for images; Yoon et al. 2020 and Majmundar et al. 2022 for tables). The
-    loss weighs the masked entries and, by ``visible_weight``, the visible ones.
-    ``transform`` encodes the complete rows.
+    loss weighs the masked entries and, by ``visible_weight``, the visible ones
+    (:class:`deepclust.nn.MaskedAutoencoder`). ``transform`` encodes the complete rows.
 
     Parameters
     ----------
@@ -51,6 +33,8 @@ class MaskedEmbedding(AutoencoderEmbedding):
     mask_ratio : float, default=0.3
         Fraction of features hidden in each row (at least one).
     mask_fill : {"zero", "marginal"}, default="marginal"
+        For data streamed from disk, the marginal draws come from the rows of the current
+        minibatch (the whole data set is not in memory).
     visible_weight : float, default=0.1
 
     Examples
@@ -68,78 +52,36 @@ class MaskedEmbedding(AutoencoderEmbedding):
     semi-supervised learning to tabular domain. NeurIPS.
     """
 
+    _parameter_constraints = {
+        **NeuralEmbedding._parameter_constraints,
+        "mask_ratio": [Interval(Real, 0, 1, closed="neither")],
+        "mask_fill": [StrOptions(set(FILLS))],
+        "visible_weight": [Interval(Real, 0, None, closed="left")],
+    }
+    _desc = "masked autoencoder"
+
     def __init__(
-        self,
-        latent_dim: int = 10,
-        hidden_dims: Sequence[int] = (500, 500, 2000),
-        network=None,
-        mask_ratio: float = 0.3,
-        mask_fill: str = "marginal",
-        visible_weight: float = 0.1,
-        epochs: int = 100,
-        batch_size: int = 256,
-        lr: float = 1e-3,
-        patience: int | None = None,
-        precision: str = "auto",
-        device: str = "auto",
-        random_state=None,
-        verbose: bool = False,
+        self, latent_dim: int = 10, hidden_dims: Sequence[int] = (500, 500, 2000), network=None, mask_ratio: float = 0.3, mask_fill: str = "marginal",
+        visible_weight: float = 0.1, epochs: int = 100, batch_size: int = 256, lr: float = 1e-3, patience: int | None = None, precision: str = "auto",
+        device: str = "auto", random_state=None, verbose: bool = False,
     ) -> None:
-        super().__init__(
-            latent_dim=latent_dim, hidden_dims=hidden_dims, network=network, epochs=epochs, batch_size=batch_size, lr=lr,
-            patience=patience, precision=precision, device=device, random_state=random_state, verbose=verbose,
+        self.latent_dim, self.hidden_dims, self.network = latent_dim, hidden_dims, network
+        self.mask_ratio, self.mask_fill, self.visible_weight = mask_ratio, mask_fill, visible_weight
+        self.epochs, self.batch_size, self.lr, self.patience = epochs, batch_size, lr, patience
+        self.precision, self.device, self.random_state, self.verbose = precision, device, random_state, verbose
+
+    def _check_extra_params(self) -> None:
+        """Nothing beyond the declared constraints (no ``augment``: masking is the augmentation)."""
+
+    @classmethod
+    def _build(cls, arch: dict) -> MaskedAutoencoder:
+        ae = AutoencoderEmbedding._build(arch)
+        return MaskedAutoencoder(ae.encoder, ae.decoder)  # the same layers: models saved as autoencoders load
+
+    def _adopt(self, module, arch: dict) -> MaskedAutoencoder:
+        return MaskedAutoencoder(module.encoder, module.decoder)
+
+    def _loss(self, module, x, ctx):
+        return module.loss(
+            x, mask_ratio=float(self.mask_ratio), generator=ctx.generator, fill=self.mask_fill, visible_weight=float(self.visible_weight), reference=ctx.reference
         )
-        self.mask_ratio = mask_ratio
-        self.mask_fill = mask_fill
-        self.visible_weight = visible_weight
-
-    def _check_params(self) -> None:
-        super()._check_params()
-        if not (isinstance(self.mask_ratio, (int, float)) and 0 < self.mask_ratio < 1):
-            raise ValueError(f"mask_ratio must be in (0, 1), got {self.mask_ratio!r}")
-        if self.mask_fill not in _FILLS:
-            raise ValueError(f"mask_fill must be one of {_FILLS}, got {self.mask_fill!r}")
-        if not (isinstance(self.visible_weight, (int, float)) and self.visible_weight >= 0):
-            raise ValueError(f"visible_weight must be a non-negative number, got {self.visible_weight!r}")
-
-    def fit(self, X, y=None):
-        """Train on ``X`` (n_samples, n_features) by masked reconstruction; ``y`` is ignored."""
-        self._check_params()
-        X = check_array_2d(X, min_samples=2)
-        device = resolve_device(self.device)
-        autocast = resolve_precision(self.precision, device)
-        seed = draw_seed(seed_stream(self.random_state))
-        arch, user_ae = self._architecture(X.shape[1])
-        Xt = to_tensor(X, device)
-        ratio, fill, vw = float(self.mask_ratio), self.mask_fill, float(self.visible_weight)
-        with torch_seeded(seed, device) as gen:
-            ae = glorot_uniform_(self._build(arch), generator=gen) if user_ae is None else user_ae
-            ae = ae.to(device)
-            arch["latent_dim"] = _check_network(ae, X.shape[1], device)
-            self._arch = arch
-
-            def loss_fn(module, batch, state):
-                x = batch[0]
-                mask = random_mask(x.shape, ratio, gen, x.device)  # (B, d)
-                filler = marginal_draws(Xt, x.shape, gen) if fill == "marginal" else torch.zeros_like(x)
-                return masked_reconstruction_loss(module(torch.where(mask, filler, x)), x, mask, vw)
-
-            state = fit_module(
-                ae,
-                loss_fn,
-                (Xt,),
-                epochs=int(self.epochs),
-                batch_size=int(self.batch_size),
-                optimizer=adam(ae.parameters(), lr=self.lr),
-                generator=gen,
-                callbacks=[EarlyStopping(self.patience)] if self.patience else [],
-                autocast_dtype=autocast,
-                progress=bool(self.verbose),
-                desc="masked autoencoder",
-            )
-        if state.stop_reason:
-            logger.info(state.stop_reason)
-        self.autoencoder_ = ae
-        self.history_ = state.history
-        self.n_features_in_ = X.shape[1]
-        return self

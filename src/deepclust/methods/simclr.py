@@ -2,34 +2,18 @@
 
 from __future__ import annotations
 
-import logging
 import os
 from collections.abc import Mapping
 from typing import Sequence
 
 import numpy as np
 import torch
-from sklearn.base import BaseEstimator, TransformerMixin
-from sklearn.utils.validation import check_is_fitted
 from torch import nn
 
-from deepclust.losses import nt_xent
-from deepclust.methods._base import (
-    Float32OutputMixin,
-    apply_in_chunks,
-    check_array_2d,
-    draw_seed,
-    resolve_device,
-    resolve_precision,
-    seed_stream,
-    to_tensor,
-    torch_seeded,
-)
-from deepclust.methods._persist import load_model, prefixed, register_model, save_model, unprefixed
+from deepclust.methods._neural import NeuralEmbedding, TrainingContext, network_architecture, probe_network
+from deepclust.methods._params import Interval, Integral, POSITIVE_REAL
+from deepclust.methods._persist import register_model
 from deepclust.nn import MLP, ContrastiveNet, ImageAugment, TabularAugment, build_autoencoder, load_spec
-from deepclust.train import EarlyStopping, adam, fit_module
-
-logger = logging.getLogger(__name__)
 
 
 def make_augment(augment, input_shape):
@@ -63,7 +47,7 @@ def spec_input_shape(network) -> tuple[int, int, int] | None:
 
 
 @register_model
-class ContrastiveEmbedding(Float32OutputMixin, TransformerMixin, BaseEstimator):
+class ContrastiveEmbedding(NeuralEmbedding):
     """Learn an embedding in which two augmented views of a sample agree (SimCLR).
 
     Every batch is augmented twice; the encoder and a projection head are trained with the
@@ -134,58 +118,32 @@ class ContrastiveEmbedding(Float32OutputMixin, TransformerMixin, BaseEstimator):
     random feature corruption. ICLR.
     """
 
-    def __init__(
-        self,
-        latent_dim: int = 64,
-        hidden_dims: Sequence[int] = (500, 500, 2000),
-        network=None,
-        input_shape=None,
-        augment=None,
-        batch_norm: bool = True,
-        projection_dims: Sequence[int] = (256, 64),
-        temperature: float = 0.5,
-        normalize: bool = True,
-        epochs: int = 100,
-        batch_size: int = 256,
-        lr: float = 1e-3,
-        patience: int | None = None,
-        precision: str = "auto",
-        device: str = "auto",
-        random_state=None,
-        verbose: bool = False,
-    ) -> None:
-        self.latent_dim = latent_dim
-        self.hidden_dims = hidden_dims
-        self.network = network
-        self.input_shape = input_shape
-        self.augment = augment
-        self.batch_norm = batch_norm
-        self.projection_dims = projection_dims
-        self.temperature = temperature
-        self.normalize = normalize
-        self.epochs = epochs
-        self.batch_size = batch_size
-        self.lr = lr
-        self.patience = patience
-        self.precision = precision
-        self.device = device
-        self.random_state = random_state
-        self.verbose = verbose
+    _parameter_constraints = {
+        **NeuralEmbedding._parameter_constraints,
+        "batch_size": [Interval(Integral, 2, None, closed="left")],  # a contrastive batch needs negatives
+        "input_shape": ["array-like", None],
+        "augment": [None, Mapping, ImageAugment, TabularAugment],
+        "batch_norm": ["boolean"],
+        "projection_dims": ["array-like"],
+        "temperature": POSITIVE_REAL,
+        "normalize": ["boolean"],
+    }
+    _width_params = ("hidden_dims", "projection_dims")
+    _streams_input = False  # tabular views draw from every feature's marginal over the whole data
+    _fitted_attr = "net_"
+    _weights_prefix = "net"
+    _desc = "contrastive"
+    _glorot_init = False  # PyTorch's default initialisation, as SimCLR's networks
 
-    def _check_params(self) -> None:
-        for name in ("latent_dim", "epochs"):
-            v = getattr(self, name)
-            if not isinstance(v, (int, np.integer)) or isinstance(v, bool) or v < 1:
-                raise ValueError(f"{name} must be a positive integer, got {v!r}")
-        if not isinstance(self.batch_size, (int, np.integer)) or isinstance(self.batch_size, bool) or self.batch_size < 2:
-            raise ValueError(f"batch_size must be an integer >= 2 (a contrastive batch needs negatives), got {self.batch_size!r}")
-        for name in ("lr", "temperature"):
-            v = getattr(self, name)
-            if not (isinstance(v, (int, float)) and not isinstance(v, bool) and v > 0):
-                raise ValueError(f"{name} must be a positive number, got {v!r}")
-        for name in ("hidden_dims", "projection_dims"):
-            if any(not isinstance(h, (int, np.integer)) or h < 1 for h in getattr(self, name)):
-                raise ValueError(f"{name} must be positive integers, got {getattr(self, name)!r}")
+    def __init__(
+        self, latent_dim: int = 64, hidden_dims: Sequence[int] = (500, 500, 2000), network=None, input_shape=None, augment=None, batch_norm: bool = True,
+        projection_dims: Sequence[int] = (256, 64), temperature: float = 0.5, normalize: bool = True, epochs: int = 100, batch_size: int = 256,
+        lr: float = 1e-3, patience: int | None = None, precision: str = "auto", device: str = "auto", random_state=None, verbose: bool = False,
+    ) -> None:
+        self.latent_dim, self.hidden_dims, self.network, self.input_shape = latent_dim, hidden_dims, network, input_shape
+        self.augment, self.batch_norm, self.projection_dims = augment, batch_norm, projection_dims
+        self.temperature, self.normalize, self.epochs, self.batch_size, self.lr = temperature, normalize, epochs, batch_size, lr
+        self.patience, self.precision, self.device, self.random_state, self.verbose = patience, precision, device, random_state, verbose
 
     def _input_shape(self, n_features: int):
         shape = self.input_shape if self.input_shape is not None else spec_input_shape(self.network)
@@ -198,131 +156,48 @@ class ContrastiveEmbedding(Float32OutputMixin, TransformerMixin, BaseEstimator):
             raise ValueError(f"input_shape {tuple(self.input_shape or shape)} does not describe rows of {n_features} values (expected (C, H, W) with C*H*W = n_features)")
         return shape
 
-    def _architecture(self, n_features: int) -> tuple[dict, nn.Module | None]:
-        net, n_features = self.network, int(n_features)
-        proj = [int(d) for d in self.projection_dims]
-        if net is None:
-            arch = {"type": "mlp", "hidden_dims": [int(h) for h in self.hidden_dims], "latent_dim": int(self.latent_dim), "batch_norm": bool(self.batch_norm)}
-        elif isinstance(net, (Mapping, str, os.PathLike)):
-            arch = {"type": "spec", "spec": load_spec(net)}
-        elif isinstance(net, nn.Module):
-            import copy
+    def _check_data(self, X) -> None:
+        make_augment(self.augment, self._input_shape(X.shape[1]))  # a bad shape or option fails before training
 
-            return {"type": "module", "n_features": n_features, "projection_dims": proj}, copy.deepcopy(net)
-        else:
-            raise ValueError(f"network must be None (the MLP), a spec dict, the path of a .json/.yaml spec or a torch encoder module; got {type(net).__name__}")
-        return {**arch, "n_features": n_features, "projection_dims": proj}, None
+    def _architecture(self, n_features: int) -> tuple[dict, nn.Module | None]:
+        arch, encoder = network_architecture(self.network, n_features, hidden_dims=self.hidden_dims, latent_dim=self.latent_dim, encoder_only=True)
+        if arch["type"] == "mlp":
+            arch["batch_norm"] = bool(self.batch_norm)
+        return {**arch, "projection_dims": [int(d) for d in self.projection_dims]}, encoder
 
     @staticmethod
     def _build(arch: dict, encoder: nn.Module | None = None) -> ContrastiveNet:
+        """The encoder of ``arch`` (or the user's ``encoder``) with the projection head."""
         kind = arch.get("type")
         if kind == "mlp":
             dims = [arch["n_features"], *arch["hidden_dims"], arch["latent_dim"]]
-            encoder, latent = MLP(dims, batch_norm=arch["batch_norm"]), arch["latent_dim"]
+            encoder = MLP(dims, batch_norm=arch["batch_norm"])
         elif kind == "spec":
             encoder = build_autoencoder(arch["spec"], arch["n_features"]).encoder
-        elif kind == "module":
-            if encoder is None:
-                raise ValueError("this model was trained with a user-supplied torch module, which deepclust cannot rebuild from a file")
-        else:
+        elif kind != "module":
             raise ValueError(f"unknown network type {kind!r} in saved model")
-        if kind != "mlp":
-            with torch.no_grad():
-                encoder.eval()
-                try:
-                    z = encoder(torch.zeros(2, arch["n_features"]))
-                except (RuntimeError, ValueError, TypeError) as exc:
-                    raise ValueError(f"the encoder fails on input of shape (2, {arch['n_features']}): {exc}") from None
-                encoder.train()
-            if z.ndim != 2:
-                raise ValueError(f"the encoder must map (batch, n_features) to (batch, latent_dim), got shape {tuple(z.shape)}")
-            latent = int(z.shape[1])
-        arch["latent_dim"] = int(latent)
-        return ContrastiveNet(encoder, latent, arch["projection_dims"])
+        elif encoder is None:
+            raise ValueError("this model was trained with a user-supplied torch module, which deepclust cannot rebuild from a file")
+        if kind != "mlp":  # the code size is what the encoder gives
+            arch["latent_dim"] = probe_network(encoder, arch["n_features"], torch.device("cpu"), encoder)
+        return ContrastiveNet(encoder, int(arch["latent_dim"]), arch["projection_dims"])
 
-    def fit(self, X, y=None):
-        """Train encoder and projection head on ``X`` (n_samples, n_features); ``y`` is ignored."""
-        self._check_params()
-        X = check_array_2d(X, min_samples=2)
-        augment = make_augment(self.augment, self._input_shape(X.shape[1]))
-        device = resolve_device(self.device)
-        autocast = resolve_precision(self.precision, device)
-        seed = draw_seed(seed_stream(self.random_state))
-        arch, user_encoder = self._architecture(X.shape[1])
-        Xt = to_tensor(X, device)
-        batch_size = int(min(self.batch_size, X.shape[0]))
-        with torch_seeded(seed, device) as gen:
-            net = self._build(arch, user_encoder).to(device)
-            optimizer = adam(net.parameters(), lr=self.lr)
+    def _adopt(self, module: nn.Module, arch: dict) -> ContrastiveNet:
+        return self._build(arch, module)
 
-            def loss_fn(module, batch, state):
-                x = batch[0]  # a trailing batch of one still gives two rows (its views): loss 0
-                with torch.autocast(device_type=device.type, enabled=False):
-                    kw = {"reference": Xt} if isinstance(augment, TabularAugment) else {}
-                    v1, v2 = augment(x, gen, **kw), augment(x, gen, **kw)
-                z = module(torch.cat([v1, v2]))  # one pass: batch norm sees both views
-                return nt_xent(z[: x.shape[0]], z[x.shape[0] :], self.temperature)
+    def _batch_size(self, n_samples: int) -> int:
+        return int(min(self.batch_size, n_samples))
 
-            state = fit_module(
-                net,
-                loss_fn,
-                (Xt,),
-                epochs=int(self.epochs),
-                batch_size=batch_size,
-                optimizer=optimizer,
-                generator=gen,
-                callbacks=[EarlyStopping(self.patience)] if self.patience else [],
-                autocast_dtype=autocast,
-                progress=bool(self.verbose),
-                desc="contrastive",
-            )
-        if state.stop_reason:
-            logger.info(state.stop_reason)
-        self._arch = arch
-        self.net_ = net.eval()
-        self.history_ = state.history
-        self.n_features_in_ = X.shape[1]
-        return self
+    def _augmenter(self, reference, rng):
+        return make_augment(self.augment, self._input_shape(reference.shape[1]))
 
-    def _encode(self, x: torch.Tensor) -> torch.Tensor:
-        z = self.net_.encode(x).float()
+    def _loss(self, module: ContrastiveNet, x: torch.Tensor, ctx: TrainingContext) -> dict[str, torch.Tensor]:
+        augment = ctx.augmenter
+        with torch.autocast(device_type=x.device.type, enabled=False):  # views in float32
+            kw = {"reference": ctx.reference} if isinstance(augment, TabularAugment) else {}
+            v1, v2 = augment(x, ctx.generator, **kw), augment(x, ctx.generator, **kw)
+        return module.loss(v1, v2, self.temperature)
+
+    def _codes(self, module: ContrastiveNet, x: torch.Tensor) -> torch.Tensor:
+        z = module.encode(x).float()
         return torch.nn.functional.normalize(z, dim=1) if self.normalize else z
-
-    def transform(self, X) -> np.ndarray:
-        """Representations of shape (n_samples, latent_dim), float32."""
-        check_is_fitted(self, "net_")
-        X = check_array_2d(X, n_features=self.n_features_in_, owner=type(self).__name__)
-        self.net_.eval()
-        return apply_in_chunks(self._encode, X, next(self.net_.parameters()).device)
-
-    def save(self, path, *, overwrite: bool = False):
-        """Save to folder ``path`` as JSON + safetensors (no pickle). Returns the path."""
-        check_is_fitted(self, "net_")
-        return save_model(self, path, overwrite=overwrite)
-
-    @classmethod
-    def load(cls, path):
-        """Load a model saved with :meth:`save`."""
-        return load_model(path, expected=cls)
-
-    def _save_state(self):
-        if self._arch["type"] == "module":
-            raise ValueError(
-                "cannot save a ContrastiveEmbedding whose encoder is a user-supplied torch module: deepclust saves without "
-                "pickle; describe the network as a spec to save the model"
-            )
-        sd = {k: v.detach().cpu().numpy() for k, v in self.net_.state_dict().items()}
-        meta = {"architecture": self._arch, "n_features_in": int(self.n_features_in_), "history": self.history_}
-        return meta, prefixed("net", sd)
-
-    def _load_state(self, meta, arrays):
-        self._arch = meta["architecture"]
-        net = self._build(dict(self._arch))
-        sd = {k: torch.from_numpy(v.copy()) for k, v in unprefixed("net", arrays).items()}
-        try:
-            net.load_state_dict(sd)
-        except RuntimeError as exc:
-            raise ValueError(f"saved weights do not match the saved architecture: {exc}") from None
-        self.net_ = net.to(resolve_device(self.device)).eval()
-        self.n_features_in_ = int(meta["n_features_in"])
-        self.history_ = meta.get("history", {})

@@ -3,38 +3,20 @@
 
 from __future__ import annotations
 
-import copy
-import logging
-import os
 from collections.abc import Mapping
 from typing import Sequence
 
 import numpy as np
-import torch
-from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
-from deepclust.methods._base import (
-    Float32OutputMixin,
-    apply_in_chunks,
-    check_array_2d,
-    draw_seed,
-    resolve_device,
-    resolve_precision,
-    seed_stream,
-    to_tensor,
-    torch_seeded,
-)
-
-from deepclust.methods._persist import load_model, prefixed, register_model, save_model, unprefixed
+from deepclust.methods._base import seed_stream
+from deepclust.methods._neural import NeuralEmbedding, ReconstructionMixin
+from deepclust.methods._params import Interval, Real, StrOptions
+from deepclust.methods._persist import register_model
 from deepclust.methods.clustering import AutoencoderClustering
-from deepclust.nn import Autoencoder, build_autoencoder, glorot_uniform_, load_spec
-from deepclust.nn.cohort_augment import TabularAugmenter, check_augment
-from deepclust.nn.vae import RECONS, VAE, elbo_loss, mlp_vae, vae_from_autoencoder
-from deepclust.train import EarlyStopping, fit_module
-from deepclust.train.optim import adam
-
-logger = logging.getLogger(__name__)
+from deepclust.nn import build_autoencoder
+from deepclust.nn.cohort_augment import check_augment
+from deepclust.nn.vae import RECONS, VAE, mlp_vae, vae_from_autoencoder
 
 
 def check_recon(recon: str, X: np.ndarray | None = None) -> str:
@@ -50,7 +32,7 @@ def check_recon(recon: str, X: np.ndarray | None = None) -> str:
 
 
 @register_model
-class VAEEmbedding(Float32OutputMixin, TransformerMixin, BaseEstimator):
+class VAEEmbedding(ReconstructionMixin, NeuralEmbedding):
     """Learn a low-dimensional embedding with a fully connected variational autoencoder.
 
     The network is the ``d-500-500-2000-latent_dim`` MLP of DEC/VaDE with linear mean and
@@ -108,69 +90,39 @@ class VAEEmbedding(Float32OutputMixin, TransformerMixin, BaseEstimator):
     ((100, 2), (5, 8))
     """
 
-    def __init__(
-        self,
-        latent_dim: int = 10,
-        hidden_dims: Sequence[int] = (500, 500, 2000),
-        network=None,
-        epochs: int = 100,
-        batch_size: int = 256,
-        lr: float = 1e-3,
-        beta: float = 1.0,
-        recon: str = "mse",
-        patience: int | None = None,
-        precision: str = "auto",
-        device: str = "auto",
-        random_state=None,
-        verbose: bool = False,
-        augment=None,
-    ) -> None:
-        self.latent_dim = latent_dim
-        self.hidden_dims = hidden_dims
-        self.network = network
-        self.epochs = epochs
-        self.batch_size = batch_size
-        self.lr = lr
-        self.beta = beta
-        self.augment = augment
-        self.recon = recon
-        self.patience = patience
-        self.precision = precision
-        self.device = device
-        self.random_state = random_state
-        self.verbose = verbose
+    _parameter_constraints = {
+        **NeuralEmbedding._parameter_constraints,
+        "beta": [Interval(Real, 0, None, closed="left")],
+        "recon": [StrOptions(set(RECONS))],
+        "augment": [None, Mapping, str],
+    }
+    _streams_input = False  # recon="bce" checks the value range of the whole data first
+    _weights_prefix = "vae"
+    _desc = "VAE"
 
-    def _check_params(self) -> None:
-        for name in ("latent_dim", "epochs", "batch_size"):
-            v = getattr(self, name)
-            if not isinstance(v, (int, np.integer)) or isinstance(v, bool) or v < 1:
-                raise ValueError(f"{name} must be a positive integer, got {v!r}")
-        if not (isinstance(self.lr, (int, float)) and self.lr > 0):
-            raise ValueError(f"lr must be a positive number, got {self.lr!r}")
-        if not (isinstance(self.beta, (int, float)) and not isinstance(self.beta, bool) and self.beta >= 0):
-            raise ValueError(f"beta must be a non-negative number, got {self.beta!r}")
-        if any(not isinstance(h, (int, np.integer)) or h < 1 for h in self.hidden_dims):
-            raise ValueError(f"hidden_dims must be positive integers, got {self.hidden_dims!r}")
-        check_recon(self.recon)
+    def __init__(
+        self, latent_dim: int = 10, hidden_dims: Sequence[int] = (500, 500, 2000), network=None, epochs: int = 100, batch_size: int = 256,
+        lr: float = 1e-3, beta: float = 1.0, recon: str = "mse", patience: int | None = None, precision: str = "auto", device: str = "auto",
+        random_state=None, verbose: bool = False, augment=None,
+    ) -> None:
+        self.latent_dim, self.hidden_dims, self.network = latent_dim, hidden_dims, network
+        self.epochs, self.batch_size, self.lr, self.beta, self.recon = epochs, batch_size, lr, beta, recon
+        self.patience, self.precision, self.device, self.random_state = patience, precision, device, random_state
+        self.verbose, self.augment = verbose, augment
+
+    def _check_extra_params(self) -> None:
+        check_augment(self.augment)
+
+    def _check_data(self, X) -> None:
+        check_recon(self.recon, X)
 
     def _architecture(self, n_features: int) -> tuple[dict, VAE | None]:
-        """What to save about the network, and the VAE made from the user's own modules if any."""
+        """What to save about the network (types ``mlp-vae``, ``spec-vae``, ``module-vae``), and
+        the VAE made from the user's own modules if any."""
+        arch, module = super()._architecture(n_features)
         output = "bernoulli" if self.recon == "bce" else "linear"
-        net, n_features = self.network, int(n_features)
-        if net is None:
-            arch = {"type": "mlp-vae", "n_features": n_features, "hidden_dims": [int(h) for h in self.hidden_dims], "latent_dim": int(self.latent_dim)}
-            return {**arch, "output": output}, None
-        if isinstance(net, (Mapping, str, os.PathLike)):
-            return {"type": "spec-vae", "n_features": n_features, "spec": load_spec(net), "output": output}, None
-        if isinstance(net, Autoencoder):
-            return {"type": "module-vae", "n_features": n_features, "output": output}, vae_from_autoencoder(net, output=output)
-        if isinstance(net, (tuple, list)) and len(net) == 2 and all(isinstance(m, torch.nn.Module) for m in net):
-            encoder, decoder = copy.deepcopy(tuple(net))
-            return {"type": "module-vae", "n_features": n_features, "output": output}, vae_from_autoencoder(Autoencoder(encoder, decoder), output=output)
-        raise ValueError(
-            "network must be None (the MLP), a spec dict, the path of a .json/.yaml spec, a deepclust.nn.Autoencoder "
-            f"or an (encoder, decoder) pair of torch modules; got {type(net).__name__}"
-        )
+        arch = {**arch, "type": f"{arch['type']}-vae", "output": output}
+        return arch, None if module is None else vae_from_autoencoder(module, output=output)
 
     @staticmethod
     def _build(arch: dict) -> VAE:
@@ -184,131 +136,22 @@ class VAEEmbedding(Float32OutputMixin, TransformerMixin, BaseEstimator):
             raise ValueError("this model was trained with a user-supplied torch module, which deepclust cannot rebuild from a file")
         raise ValueError(f"unknown network type {kind!r} in saved model")
 
-    def fit(self, X, y=None):
-        """Train the VAE on ``X`` of shape (n_samples, n_features); ``y`` is ignored."""
-        self._check_params()
-        X = check_array_2d(X, min_samples=2)
-        check_recon(self.recon, X)
-        device = resolve_device(self.device)
-        autocast = resolve_precision(self.precision, device)
-        augment = check_augment(self.augment)
-        rng = seed_stream(self.random_state)
-        seed = draw_seed(rng)
-        arch, user_vae = self._architecture(X.shape[1])
-        recon, beta = self.recon, float(self.beta)
-        with torch_seeded(seed, device) as gen:  # also seeds the reparameterisation noise
-            vae = (glorot_uniform_(self._build(arch), generator=gen) if user_vae is None else user_vae).to(device)
-            arch["latent_dim"] = _check_vae(vae, X.shape[1], device)
-            optimizer = adam(vae.parameters(), lr=float(self.lr))
-            callbacks = [EarlyStopping(self.patience)] if self.patience else []
-            Xt = to_tensor(X, device)
-            augmenter = TabularAugmenter(augment, Xt, draw_seed(rng)) if augment else None
+    def _loss_options(self) -> dict:
+        return {"beta": float(self.beta)}
 
-            def loss_fn(m, batch, st):
-                x_in, target = augmenter(batch[0]) if augmenter is not None else (batch[0], batch[0])
-                return elbo_loss(target, *m(x_in)[:3], recon=recon, beta=beta)
+    def _codes(self, module: VAE, x):
+        return module.encode(x)[0]  # the posterior mean
 
-            state = fit_module(
-                vae,
-                loss_fn,
-                (Xt,),
-                epochs=int(self.epochs),
-                batch_size=int(self.batch_size),
-                optimizer=optimizer,
-                generator=gen,
-                callbacks=callbacks,
-                autocast_dtype=autocast,
-                progress=bool(self.verbose),
-                desc="VAE",
-            )
-        if state.stop_reason:
-            logger.info(state.stop_reason)
-        self._set_network(vae, arch, state.history)
-        return self
-
-    def _set_network(self, vae: VAE, arch: dict, history: dict) -> None:
-        """Install a trained network (used by :meth:`fit` and by VaDE, which trains its own)."""
-        self._arch = dict(arch)
-        self.autoencoder_ = vae.eval()
-        self.n_features_in_ = int(arch["n_features"])
-        self.history_ = history
-
-    def _device_of_model(self) -> torch.device:
-        return next(self.autoencoder_.parameters()).device
-
-    def transform(self, X) -> np.ndarray:
-        """Posterior means of shape (n_samples, latent_dim), float32."""
-        check_is_fitted(self, "autoencoder_")
-        X = check_array_2d(X, n_features=self.n_features_in_, owner=type(self).__name__)
-        self.autoencoder_.eval()
-        return apply_in_chunks(lambda x: self.autoencoder_.encode(x)[0], X, self._device_of_model())
-
-    def inverse_transform(self, Z) -> np.ndarray:
-        """Decode latent points (n_samples, latent_dim) to the data-space mean (n_samples, n_features)."""
-        check_is_fitted(self, "autoencoder_")
-        Z = check_array_2d(Z, name="Z", n_features=int(self._arch["latent_dim"]))
-        self.autoencoder_.eval()
-        return apply_in_chunks(self.autoencoder_.mean, Z, self._device_of_model())
-
-    def reconstruct(self, X) -> np.ndarray:
-        """``decode(mu(X))`` as a data-space mean, shape (n_samples, n_features)."""
-        return self.inverse_transform(self.transform(X))
+    def _decode(self, module: VAE, z):
+        return module.mean(z)  # the data-space mean (probabilities for recon="bce")
 
     def sample(self, n_samples: int = 1, random_state=None) -> np.ndarray:
         """Draw ``z ~ N(0, I)`` and decode: (n_samples, n_features) data-space means."""
-        check_is_fitted(self, "autoencoder_")
+        check_is_fitted(self, self._fitted_attr)
         if not isinstance(n_samples, (int, np.integer)) or isinstance(n_samples, bool) or n_samples < 1:
             raise ValueError(f"n_samples must be a positive integer, got {n_samples!r}")
         z = seed_stream(random_state).standard_normal((int(n_samples), int(self._arch["latent_dim"]))).astype(np.float32)
         return self.inverse_transform(z)
-
-    # -- persistence --------------------------------------------------------------------------
-    def save(self, path, *, overwrite: bool = False):
-        """Save to folder ``path`` as JSON + safetensors (no pickle). Returns the path."""
-        check_is_fitted(self, "autoencoder_")
-        return save_model(self, path, overwrite=overwrite)
-
-    @classmethod
-    def load(cls, path):
-        """Load a model saved with :meth:`save`."""
-        return load_model(path, expected=cls)
-
-    def _save_state(self):
-        if self._arch.get("type") == "module-vae":
-            raise ValueError(
-                "cannot save a VAE built from user-supplied torch modules: deepclust saves without pickle and cannot rebuild "
-                "arbitrary code from a file; describe the network as a spec (network=dict or a .json path) to save the model"
-            )
-        sd = {k: v.detach().cpu().numpy() for k, v in self.autoencoder_.state_dict().items()}
-        meta = {"architecture": self._arch, "n_features_in": int(self.n_features_in_), "history": self.history_}
-        return meta, prefixed("vae", sd)
-
-    def _load_state(self, meta, arrays):
-        arch = meta["architecture"]
-        vae = self._build(arch)
-        sd = {k: torch.from_numpy(v.copy()) for k, v in unprefixed("vae", arrays).items()}
-        try:
-            vae.load_state_dict(sd)
-        except RuntimeError as exc:
-            raise ValueError(f"saved weights do not match the saved architecture: {exc}") from None
-        self._set_network(vae.to(resolve_device(self.device)), arch, meta.get("history", {}))
-
-
-def _check_vae(vae: VAE, n_features: int, device: torch.device) -> int:
-    """Run two zero rows through ``vae`` and return the code size; explain a misfit network."""
-    was_training = vae.training
-    vae.eval()
-    try:
-        with torch.no_grad():
-            mu, _ = vae.encode(torch.zeros(2, n_features, device=device))
-            x = vae.decode(mu)
-    except (RuntimeError, ValueError, TypeError) as exc:
-        raise ValueError(f"the VAE network fails on input of shape (2, {n_features}): {exc}") from None
-    finally:
-        vae.train(was_training)
-    if mu.ndim != 2 or tuple(x.shape) != (2, n_features):
-        raise ValueError(f"the VAE network maps (2, {n_features}) to codes {tuple(mu.shape)} and back to {tuple(x.shape)}; expected (2, latent_dim) and (2, {n_features})")
-    return int(mu.shape[1])
 
 
 @register_model

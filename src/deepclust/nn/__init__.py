@@ -4,6 +4,7 @@ from deepclust.nn.augment import ImageAugment, TabularAugment
 from deepclust.nn.autoencoder import Autoencoder, mlp_autoencoder
 from deepclust.nn.contrastive import ContrastiveNet
 from deepclust.nn.conv import Crop2d, Reshape
+from deepclust.nn.masked import MaskedAutoencoder
 from deepclust.nn.mlp import MLP, activation_layer, glorot_uniform_
 from deepclust.nn.spec import build_autoencoder, load_spec
 from deepclust.nn.vae import VAE, elbo_loss, gaussian_kl, mlp_vae, vae_from_autoencoder
@@ -14,6 +15,7 @@ __all__ = [
     "Autoencoder",
     "ContrastiveNet",
     "ImageAugment",
+    "MaskedAutoencoder",
     "TabularAugment",
     "Crop2d",
     "Reshape",

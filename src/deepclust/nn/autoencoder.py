@@ -1,4 +1,4 @@
-"""Autoencoder: an encoder and a decoder, nothing else (no fit, no state beyond weights)."""
+"""Autoencoder: an encoder and a decoder, and its reconstruction loss (no fit, no state beyond weights)."""
 
 from __future__ import annotations
 
@@ -34,6 +34,22 @@ class Autoencoder(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.decoder(self.encoder(x))
+
+    def loss(self, x: torch.Tensor, target: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
+        """Named loss terms of one batch: ``{"loss": mean squared error}`` of ``self(x)`` against
+        ``target`` (default ``x``; a denoising or mixup run passes the clean rows).
+
+        ``x``, ``target`` : (B, n_features).
+        """
+        return {"loss": reconstruction_mse(self(x), x if target is None else target)}
+
+
+def reconstruction_mse(x_hat: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+    """Mean squared reconstruction error over all entries, as in DEC/N2D pretraining.
+
+    Computed in float32 even under bfloat16 autocast, so the loss value is comparable.
+    """
+    return torch.mean((x_hat.float() - x.float()) ** 2)
 
 
 def mlp_autoencoder(

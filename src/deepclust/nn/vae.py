@@ -84,6 +84,17 @@ class VAE(nn.Module):
         z = self.reparameterize(mu, logvar)
         return self.decoder(z), mu, logvar, z
 
+    def loss(self, x: torch.Tensor, target: torch.Tensor | None = None, *, beta: float = 1.0) -> dict[str, torch.Tensor]:
+        """Named terms of the negative ELBO of one batch: ``loss``, ``reconstruction``, ``kl``.
+
+        ``x`` (B, n_features) is encoded; ``target`` (default ``x``; the clean rows when ``x``
+        is augmented) is what the decoder must explain, under the likelihood that ``output``
+        names (Gaussian for "linear", Bernoulli for "bernoulli"). See :func:`elbo_loss`.
+        """
+        x_hat, mu, logvar, _ = self(x)
+        recon = "bce" if self.output == "bernoulli" else "mse"
+        return elbo_loss(x if target is None else target, x_hat, mu, logvar, recon=recon, beta=beta)
+
 
 def mlp_vae(
     n_features: int,
