@@ -89,7 +89,26 @@ def fit_embedding(embedding, seed: int, X: np.ndarray):
     return est, np.asarray(Z, dtype=np.float32)
 
 
-class EmbeddingClusterer(Float32OutputMixin, ClusterMixin, TransformerMixin, BaseEstimator):
+class SavableMixin:
+    """``save``/``load`` as JSON + safetensors for an estimator with ``_save_state``/``_load_state``.
+
+    ``_fitted_attribute`` names the attribute that exists once fitted (checked before saving).
+    """
+
+    _fitted_attribute = "labels_"
+
+    def save(self, path, *, overwrite: bool = False):
+        """Save to folder ``path`` as JSON + safetensors (no pickle). Returns the path."""
+        check_is_fitted(self, self._fitted_attribute)
+        return save_model(self, path, overwrite=overwrite)
+
+    @classmethod
+    def load(cls, path):
+        """Load a model saved with :meth:`save` (refuses a model of another class)."""
+        return load_model(path, expected=cls)
+
+
+class EmbeddingClusterer(SavableMixin, Float32OutputMixin, ClusterMixin, TransformerMixin, BaseEstimator):
     """Base class: fit an embedding, cluster in it, label new points there. Not for direct use.
 
     Subclasses set ``_parameter_constraints`` and implement ``fit`` (with
@@ -185,16 +204,6 @@ class EmbeddingClusterer(Float32OutputMixin, ClusterMixin, TransformerMixin, Bas
         return bool(getattr(head, "assigns_to_nearest_center", False))
 
     # -- persistence ----------------------------------------------------------------------
-    def save(self, path, *, overwrite: bool = False):
-        """Save to folder ``path`` as JSON + safetensors (no pickle). Returns the path."""
-        check_is_fitted(self, "labels_")
-        return save_model(self, path, overwrite=overwrite)
-
-    @classmethod
-    def load(cls, path):
-        """Load a model saved with :meth:`save` (refuses a model of another class)."""
-        return load_model(path, expected=cls)
-
     def _save_state(self):
         meta, arrays = self._extra_state()
         meta = {"n_features_in": int(self.n_features_in_), **meta}
@@ -287,3 +296,14 @@ def head_in_chunks(fn, Z: np.ndarray, device: torch.device | None = None) -> tor
 def plain_history(history: dict) -> dict:
     """History as JSON-ready Python numbers (saved with the model); nested dicts stay nested."""
     return {key: plain_history(v) if isinstance(v, dict) else [x.item() if hasattr(x, "item") else x for x in v] for key, v in history.items()}
+
+
+def store_params(estimator, params: dict) -> None:
+    """scikit-learn's ``__init__`` rule: store each constructor argument unchanged under its name.
+
+    Called as ``store_params(self, locals())`` first thing in ``__init__``, so the parameter
+    list is written once (in the signature) instead of once more as assignments.
+    """
+    for name, value in params.items():
+        if name != "self":
+            setattr(estimator, name, value)

@@ -9,6 +9,7 @@ from deepclust.heads import KMeansHead
 from deepclust.heads.modules import DCNModule
 from deepclust.methods._deep import ClusteringPhase, ClusterSizeMonitor, DeepClusteringModel
 from deepclust.methods._params import POSITIVE_INT, POSITIVE_REAL, Interval, Real
+from deepclust.methods._composite import store_params
 from deepclust.methods._persist import register_model
 from deepclust.train import Callback, TrainState
 from deepclust.train.optim import adam
@@ -109,16 +110,17 @@ class DCN(DeepClusteringModel):
     Warns
     -----
     RuntimeWarning
-        Once, if a centroid receives no assignment for a whole epoch.
+        Once (with the sizes), if a centroid receives no assignment for a whole epoch: a
+        collapsed cluster that the method does not recover.
 
     Examples
     --------
-    >>> from sklearn.datasets import make_blobs
+    >>> from sklearn.datasets import make_classification
     >>> from deepclust.methods import AutoencoderEmbedding
-    >>> X, _ = make_blobs(300, n_features=10, centers=3, random_state=0)
-    >>> emb = AutoencoderEmbedding(latent_dim=3, hidden_dims=(32,), epochs=10)
-    >>> DCN(3, embedding=emb, epochs=2, random_state=0).fit(X).labels_.shape
-    (300,)
+    >>> X, _ = make_classification(200, n_features=8, n_informative=4, n_classes=2, random_state=0)
+    >>> model = DCN(2, embedding=AutoencoderEmbedding(latent_dim=2, hidden_dims=(16,), epochs=5), epochs=2, random_state=0)
+    >>> model.fit(X).cluster_centers_.shape
+    (2, 2)
 
     References
     ----------
@@ -134,25 +136,8 @@ class DCN(DeepClusteringModel):
         "lr": POSITIVE_REAL,
     }
 
-    def __init__(
-        self,
-        n_clusters: int = 10,
-        embedding=None,
-        lambd: float = 1.0,
-        epochs: int = 50,
-        batch_size: int = 256,
-        lr: float = 1e-4,
-        random_state=None,
-        verbose: bool = False,
-    ) -> None:
-        self.n_clusters = n_clusters
-        self.embedding = embedding
-        self.lambd = lambd
-        self.epochs = epochs
-        self.batch_size = batch_size
-        self.lr = lr
-        self.random_state = random_state
-        self.verbose = verbose
+    def __init__(self, n_clusters: int = 10, embedding=None, lambd: float = 1.0, epochs: int = 50, batch_size: int = 256, lr: float = 1e-4, random_state=None, verbose: bool = False) -> None:
+        store_params(self, locals())
 
     def _make_head(self, n_clusters: int, latent_dim: int) -> KMeansHead:
         return KMeansHead(n_clusters, latent_dim)

@@ -17,6 +17,7 @@ from deepclust.heads.modules import DECModule
 from deepclust.losses import target_distribution
 from deepclust.methods._deep import ClusteringPhase, ClusterSizeMonitor, DeepClusteringModel, encode_all
 from deepclust.methods._params import POSITIVE_INT, POSITIVE_REAL, Interval, Real
+from deepclust.methods._composite import store_params
 from deepclust.methods._persist import register_model
 from deepclust.train import Callback, TrainState
 from deepclust.train.optim import adam
@@ -156,31 +157,8 @@ class DEC(DeepClusteringModel):
         "momentum": [Interval(Real, 0, None, closed="left")],
     }
 
-    def __init__(
-        self,
-        n_clusters: int = 10,
-        embedding=None,
-        alpha: float = 1.0,
-        update_interval: int = 140,
-        tol: float = 0.001,
-        max_iter: int = 20000,
-        batch_size: int = 256,
-        lr: float = 0.01,
-        momentum: float = 0.9,
-        random_state=None,
-        verbose: bool = False,
-    ) -> None:
-        self.n_clusters = n_clusters
-        self.embedding = embedding
-        self.alpha = alpha
-        self.update_interval = update_interval
-        self.tol = tol
-        self.max_iter = max_iter
-        self.batch_size = batch_size
-        self.lr = lr
-        self.momentum = momentum
-        self.random_state = random_state
-        self.verbose = verbose
+    def __init__(self, n_clusters: int = 10, embedding=None, alpha: float = 1.0, update_interval: int = 140, tol: float = 0.001, max_iter: int = 20000, batch_size: int = 256, lr: float = 0.01, momentum: float = 0.9, random_state=None, verbose: bool = False) -> None:
+        store_params(self, locals())
 
     def _make_head(self, n_clusters: int, latent_dim: int) -> StudentTHead:
         return StudentTHead(n_clusters, latent_dim, alpha=float(self.alpha))
@@ -243,12 +221,11 @@ class IDEC(DEC):
 
     Examples
     --------
-    >>> from sklearn.datasets import make_blobs
-    >>> from deepclust.methods import AutoencoderEmbedding
-    >>> X, _ = make_blobs(300, n_features=10, centers=3, random_state=0)
-    >>> emb = AutoencoderEmbedding(latent_dim=3, hidden_dims=(32,), epochs=10)
-    >>> IDEC(3, embedding=emb, max_iter=50, random_state=0).fit(X).labels_.shape
-    (300,)
+    >>> import numpy as np
+    >>> from deepclust.methods import AutoencoderEmbedding as AE
+    >>> X = np.repeat(np.eye(3, 6), 50, axis=0) + np.random.default_rng(0).normal(0, 0.1, (150, 6))
+    >>> IDEC(3, embedding=AE(latent_dim=2, hidden_dims=(16,), epochs=5), max_iter=30, random_state=0).fit(X).labels_.shape
+    (150,)
 
     References
     ----------
@@ -262,31 +239,8 @@ class IDEC(DEC):
         "gamma": [Interval(Real, 0, None, closed="left")],
     }
 
-    def __init__(
-        self,
-        n_clusters: int = 10,
-        embedding=None,
-        alpha: float = 1.0,
-        gamma: float = 0.1,
-        update_interval: int = 140,
-        tol: float = 0.001,
-        max_iter: int = 20000,
-        batch_size: int = 256,
-        lr: float = 0.001,
-        random_state=None,
-        verbose: bool = False,
-    ) -> None:
-        self.n_clusters = n_clusters
-        self.embedding = embedding
-        self.alpha = alpha
-        self.gamma = gamma
-        self.update_interval = update_interval
-        self.tol = tol
-        self.max_iter = max_iter
-        self.batch_size = batch_size
-        self.lr = lr
-        self.random_state = random_state
-        self.verbose = verbose
+    def __init__(self, n_clusters: int = 10, embedding=None, alpha: float = 1.0, gamma: float = 0.1, update_interval: int = 140, tol: float = 0.001, max_iter: int = 20000, batch_size: int = 256, lr: float = 0.001, random_state=None, verbose: bool = False) -> None:
+        store_params(self, locals())
 
     def _make_optimizer(self, params) -> torch.optim.Optimizer:
         return adam(params, lr=float(self.lr))

@@ -11,7 +11,7 @@ import scipy.sparse
 from sklearn.neighbors import KNeighborsClassifier, NearestNeighbors
 
 from deepclust.methods._base import draw_seed, seed_stream
-from deepclust.methods._composite import EmbeddingClusterer
+from deepclust.methods._composite import EmbeddingClusterer, store_params
 from deepclust.methods._params import POSITIVE_INT, POSITIVE_REAL, StrOptions
 from deepclust.methods._persist import register_model
 from deepclust.methods.clustering import check_distinct_rows
@@ -162,12 +162,7 @@ class LeidenClustering(EmbeddingClusterer):
     }
 
     def __init__(self, n_clusters=None, resolution: float = 1.0, n_neighbors: int = 15, connectivity: str = "umap", embedding=None, random_state=None) -> None:
-        self.n_clusters = n_clusters
-        self.resolution = resolution
-        self.n_neighbors = n_neighbors
-        self.connectivity = connectivity
-        self.embedding = embedding
-        self.random_state = random_state
+        store_params(self, locals())
 
     def fit(self, X, y=None):
         """Embed ``X``, build the kNN graph and find its communities; ``y`` is ignored."""

@@ -11,7 +11,7 @@ from sklearn.mixture import GaussianMixture
 
 from deepclust.methods._base import draw_seed, seed_stream
 from deepclust.methods._clusterers import fit_assigner, make_clusterer
-from deepclust.methods._composite import AssignerClusterer
+from deepclust.methods._composite import AssignerClusterer, store_params
 from deepclust.methods._persist import decode_param, encode_param, register_model
 from deepclust.methods._umap_cache import enable_umap_jit_cache, import_umap
 
@@ -73,21 +73,16 @@ class N2D(AssignerClusterer):
     Examples
     --------
     >>> from sklearn.datasets import make_blobs
-    >>> from deepclust.methods import AutoencoderEmbedding
+    >>> from deepclust.methods import RawFeatures
     >>> X, _ = make_blobs(300, n_features=8, centers=3, random_state=0)
-    >>> emb = AutoencoderEmbedding(latent_dim=3, hidden_dims=(32,), epochs=5)
-    >>> N2D(3, embedding=emb, random_state=0).fit(X).labels_.shape
-    (300,)
+    >>> N2D(3, embedding=RawFeatures(), random_state=0).fit(X).predict_proba(X).shape  # UMAP + GMM on the raw data
+    (300, 3)
     """
 
     _default_is_probabilistic = True  # clusterer=None is a Gaussian mixture
 
     def __init__(self, n_clusters: int = 10, embedding=None, manifold=None, clusterer=None, random_state=None) -> None:
-        self.n_clusters = n_clusters
-        self.embedding = embedding
-        self.manifold = manifold
-        self.clusterer = clusterer
-        self.random_state = random_state
+        store_params(self, locals())
 
     def fit(self, X, y=None):
         """Fit embedding, manifold and mixture on ``X`` (n_samples, n_features); ``y`` is ignored.

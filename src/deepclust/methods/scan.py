@@ -11,7 +11,7 @@ from sklearn.neighbors import NearestNeighbors
 
 from deepclust.heads.scan import SCANHead
 from deepclust.methods._base import draw_seed, resolve_device, resolve_precision, seed_stream, to_tensor, torch_seeded
-from deepclust.methods._composite import CHUNK, EmbeddingClusterer, head_arrays, head_in_chunks, load_head, plain_history
+from deepclust.methods._composite import CHUNK, EmbeddingClusterer, head_arrays, head_in_chunks, load_head, plain_history, store_params
 from deepclust.methods._deep import ClusteringPhase
 from deepclust.methods._params import POSITIVE_INT, POSITIVE_REAL, Integral, Interval, Real
 from deepclust.methods._persist import prefixed, register_model, unprefixed
@@ -109,37 +109,8 @@ class SCANClustering(EmbeddingClusterer):
         "lr": POSITIVE_REAL,
     }
 
-    def __init__(
-        self,
-        n_clusters: int = 10,
-        embedding=None,
-        n_neighbors: int = 20,
-        entropy_weight: float = 5.0,
-        hidden_dims: Sequence[int] = (),
-        epochs: int = 30,
-        self_label_epochs: int = 0,
-        confidence: float = 0.99,
-        batch_size: int = 256,
-        lr: float = 1e-3,
-        precision: str = "float32",
-        device: str = "auto",
-        random_state=None,
-        verbose: bool = False,
-    ) -> None:
-        self.n_clusters = n_clusters
-        self.embedding = embedding
-        self.n_neighbors = n_neighbors
-        self.entropy_weight = entropy_weight
-        self.hidden_dims = hidden_dims
-        self.epochs = epochs
-        self.self_label_epochs = self_label_epochs
-        self.confidence = confidence
-        self.batch_size = batch_size
-        self.lr = lr
-        self.precision = precision
-        self.device = device
-        self.random_state = random_state
-        self.verbose = verbose
+    def __init__(self, n_clusters: int = 10, embedding=None, n_neighbors: int = 20, entropy_weight: float = 5.0, hidden_dims: Sequence[int] = (), epochs: int = 30, self_label_epochs: int = 0, confidence: float = 0.99, batch_size: int = 256, lr: float = 1e-3, precision: str = "float32", device: str = "auto", random_state=None, verbose: bool = False) -> None:
+        store_params(self, locals())
 
     def _default_embedding(self):
         from deepclust.methods.simclr import ContrastiveEmbedding

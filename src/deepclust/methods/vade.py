@@ -13,7 +13,7 @@ from torch import nn
 from deepclust.heads.gmm_prior import GMMPrior
 from deepclust.heads.modules import VaDEModule
 from deepclust.methods._base import seed_stream
-from deepclust.methods._composite import CHUNK, plain_history
+from deepclust.methods._composite import CHUNK, plain_history, store_params
 from deepclust.methods._deep import ClusteringPhase, ClusterSizeMonitor, DeepClusteringModel
 from deepclust.methods._params import POSITIVE_INT, POSITIVE_REAL, Interval, Real, StrOptions
 from deepclust.methods._persist import register_model
@@ -125,20 +125,20 @@ class VaDE(DeepClusteringModel):
         ``reconstruction``, ``kl``, ``lr``, ``seconds``, ``cluster_sizes``,
         ``min_cluster_size``, ``n_empty_clusters``.
     n_iter_ : int
+        Optimiser steps of the VaDE phase.
     n_features_in_ : int
 
     Warns
     -----
     RuntimeWarning
-        Once, if a cluster loses all its points during training.
+        Once, if a mixture component is left with no points (checked after every epoch).
 
     Examples
     --------
-    >>> from sklearn.datasets import make_blobs
+    >>> import numpy as np
     >>> from deepclust.methods import AutoencoderEmbedding
-    >>> X, _ = make_blobs(300, n_features=10, centers=3, random_state=0)
-    >>> emb = AutoencoderEmbedding(latent_dim=3, hidden_dims=(32,), epochs=10)
-    >>> model = VaDE(3, embedding=emb, epochs=5, recon="mse", random_state=0).fit(X)
+    >>> X = np.random.default_rng(0).random((300, 10)).astype("float32")  # in [0, 1]: Bernoulli
+    >>> model = VaDE(3, embedding=AutoencoderEmbedding(latent_dim=3, hidden_dims=(32,), epochs=10), epochs=5, random_state=0).fit(X)
     >>> model.labels_.shape, model.sample(4, cluster=0, random_state=0).shape
     ((300,), (4, 10))
 
@@ -159,29 +159,8 @@ class VaDE(DeepClusteringModel):
         "recon": [StrOptions({"bce", "mse"})],
     }
 
-    def __init__(
-        self,
-        n_clusters: int = 10,
-        embedding=None,
-        epochs: int = 100,
-        batch_size: int = 256,
-        lr: float = 0.002,
-        lr_decay: float = 0.9,
-        decay_every: int = 10,
-        recon: str = "bce",
-        random_state=None,
-        verbose: bool = False,
-    ) -> None:
-        self.n_clusters = n_clusters
-        self.embedding = embedding
-        self.epochs = epochs
-        self.batch_size = batch_size
-        self.lr = lr
-        self.lr_decay = lr_decay
-        self.decay_every = decay_every
-        self.recon = recon
-        self.random_state = random_state
-        self.verbose = verbose
+    def __init__(self, n_clusters: int = 10, embedding=None, epochs: int = 100, batch_size: int = 256, lr: float = 0.002, lr_decay: float = 0.9, decay_every: int = 10, recon: str = "bce", random_state=None, verbose: bool = False) -> None:
+        store_params(self, locals())
 
     def _make_head(self, n_clusters: int, latent_dim: int) -> GMMPrior:
         return GMMPrior(n_clusters, latent_dim)
