@@ -52,6 +52,10 @@ class DECModule(nn.Module):
         rec = reconstruction_mse(self.autoencoder.decode(z), x)
         return {"loss": rec + self.gamma * kl, "reconstruction": rec, "clustering": kl}
 
+    def encode(self, x: torch.Tensor) -> torch.Tensor:
+        """The codes (B, d): callbacks that watch the embedding ask the module for it."""
+        return self.autoencoder.encode(x)
+
     def trainable_parameters(self) -> list[nn.Parameter]:
         """DEC trains the encoder and the centres (the decoder is dropped); IDEC trains everything."""
         if self.gamma is not None:
@@ -97,6 +101,10 @@ class DCNModule(nn.Module):
         clu = self.head.loss(z, s)
         return {"loss": rec + self.weight * clu, "reconstruction": rec, "clustering": clu}
 
+    def encode(self, x: torch.Tensor) -> torch.Tensor:
+        """The codes (B, d)."""
+        return self.autoencoder.encode(x)
+
     def trainable_parameters(self) -> list[nn.Parameter]:
         """The autoencoder's; the centroids move in closed form."""
         return list(self.autoencoder.parameters())
@@ -119,6 +127,10 @@ class VaDEModule(nn.Module):
     def __init__(self, vae: nn.Module, prior: GMMPrior, recon: str = "bce") -> None:
         super().__init__()
         self.vae, self.prior, self.recon = vae, prior, recon
+
+    def encode(self, x: torch.Tensor):
+        """The VAE's posterior ``(mu, logvar)``, each (B, d)."""
+        return self.vae.encode(x)
 
     def forward(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
         x_hat, mu, logvar, z = self.vae(x)
