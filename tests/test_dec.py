@@ -247,3 +247,16 @@ def test_encode_all_under_autocast_is_float32_close_and_keeps_the_training_mode(
     assert half.dtype == torch.float32 and ae.training
     torch.testing.assert_close(half, full, rtol=0.05, atol=0.05)
     assert not torch.equal(half, full)  # it really ran in bfloat16
+
+
+def test_dec_saved_before_the_redesign_loads_and_predicts_the_same():
+    """tests/data/dec_saved_v1 was written by the code before issue 14's redesign (format 1)."""
+    from pathlib import Path
+
+    here = Path(__file__).parent / "data"
+    ref = np.load(here / "dec_saved_v1_data.npz")
+    model = DEC.load(here / "dec_saved_v1")
+    np.testing.assert_array_equal(model.labels_, ref["labels"])
+    np.testing.assert_array_equal(model.predict(ref["X"]), ref["labels"])
+    np.testing.assert_allclose(model.transform(ref["X"]), ref["Z"], rtol=1e-6, atol=1e-6)
+    np.testing.assert_allclose(model.predict_proba(ref["X"]), ref["proba"], rtol=1e-5, atol=1e-6)

@@ -149,3 +149,50 @@ def test_kmeans_head_init_counts_are_cluster_sizes_and_soft_assign_is_one_hot():
     assert torch.equal(head.predict(z), labels)
     q = head.soft_assign(z)
     assert torch.equal(q.sum(1), torch.ones(4)) and set(q.unique().tolist()) == {0.0, 1.0}
+
+
+# --- one interface for every head (issue 14) --------------------------------------------------
+def test_every_head_takes_sizes_in_one_order_and_has_centers():
+    from deepclust.heads import GMMPrior, SCANHead
+    from deepclust.heads._base import ClusteringHead
+
+    heads = [StudentTHead(3, 2), KMeansHead(3, 2), GMMPrior(3, 2), SCANHead(n_clusters=3, latent_dim=2)]
+    z = torch.tensor([[0.0, 0.0], [0.1, 0.0], [5.0, 5.0], [5.0, 5.1], [-5.0, 5.0], [-5.0, 5.1]])
+    for head in heads:
+        assert isinstance(head, ClusteringHead) and (head.n_clusters, head.latent_dim) == (3, 2)
+        labels = head.init_from_embedding(z, np.random.default_rng(0))
+        assert labels.shape == (6,) and head.predict(z).shape == (6,)
+        torch.testing.assert_close(head.soft_assign(z).sum(dim=1), torch.ones(6))
+    assert [h.centers is None for h in heads] == [False, False, False, True]
+    assert [h.assigns_to_nearest_center for h in heads] == [True, True, False, False]
+    assert heads[0].centers.shape == heads[1].centers.shape == heads[2].centers.shape == (3, 2)
+
+
+def test_scan_head_refuses_the_old_positional_order():
+    from deepclust.heads import SCANHead
+
+    with pytest.raises(TypeError, match="by keyword.*latent_dim, n_clusters"):
+        SCANHead(2, 3)
+
+
+def test_modules_return_named_loss_terms():
+    from deepclust.heads.modules import DCNModule, DECModule
+    from deepclust.nn import mlp_autoencoder
+
+    torch.manual_seed(0)
+    x = torch.randn(8, 5)
+    ae = mlp_autoencoder(5, (4,), 2)
+    head = StudentTHead(2, 2)
+    p = torch.full((8, 2), 0.5)
+    dec = DECModule(ae, head)(x, p)
+    assert set(dec) == {"loss", "clustering"} and torch.equal(dec["loss"], dec["clustering"])
+    idec = DECModule(ae, head, gamma=0.1)(x, p)
+    assert set(idec) == {"loss", "reconstruction", "clustering"}
+    torch.testing.assert_close(idec["loss"], idec["reconstruction"] + 0.1 * idec["clustering"])
+    kmeans = KMeansHead(2, 2)
+    kmeans.init_from_embedding(ae.encode(x).detach(), np.random.default_rng(0))
+    dcn = DCNModule(ae, kmeans, lambd=2.0)
+    out = dcn(x)
+    torch.testing.assert_close(out["loss"], out["reconstruction"] + 1.0 * out["clustering"])
+    assert dcn.last_assignments.shape == (8,)
+    assert DECModule(ae, head).trainable_parameters() != DECModule(ae, head, gamma=1.0).trainable_parameters()  # DEC drops the decoder

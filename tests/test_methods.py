@@ -547,3 +547,22 @@ def test_umap_compiled_functions_are_cached_on_disk():
 
     cache = umap.layouts._nb_optimize_layout_euclidean_single_epoch._cache
     assert type(cache).__name__ != "NullCache"
+
+
+def test_estimators_say_whether_they_assign_to_the_nearest_centre(blobs):
+    """Callers (reports, plots) ask the estimator instead of matching class names (issue 14)."""
+    from deepclust.methods import RawClustering
+
+    X, _ = blobs
+    assert RawClustering(K, clusterer="kmeans", random_state=0).fit(X).assigns_to_nearest_center
+    assert not RawClustering(K, clusterer="gmm", random_state=0).fit(X).assigns_to_nearest_center
+
+
+def test_declared_constraints_refuse_bools_and_name_the_parameter(blobs):
+    from deepclust.methods.dec import DEC
+
+    X, _ = blobs
+    with pytest.raises(ValueError, match="max_iter"):
+        DEC(K, max_iter=True).fit(X)
+    with pytest.raises(ValueError, match="'lr' parameter of DEC"):
+        DEC(K, lr=0).fit(X)

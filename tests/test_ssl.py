@@ -171,7 +171,7 @@ def test_scan_loss_toy_cases():
 
 def test_scan_head_starts_from_kmeans():
     z = torch.tensor([[0.0, 0.0], [0.2, 0.0], [5.0, 5.0], [5.0, 5.2]])
-    head = SCANHead(2, 2)
+    head = SCANHead(n_clusters=2, latent_dim=2)
     labels = head.init_from_embedding(z, np.random.default_rng(0))
     np.testing.assert_array_equal(head.predict(z).numpy(), labels.numpy())
     assert head.soft_assign(z).max(dim=1).values.min() > 0.9  # well-separated: confident

@@ -117,3 +117,12 @@ def scan_loss(anchor_logits: torch.Tensor, neighbor_logits: torch.Tensor, entrop
     # infinite gradient (d/dp p log p = log p + 1) and NaN weights
     entropy = -(mean_p * torch.log(mean_p.clamp_min(1e-8))).sum()
     return {"loss": consistency - entropy_weight * entropy, "consistency": consistency, "entropy": entropy}
+
+
+def self_label_loss(logits: torch.Tensor, target: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
+    """SCAN's self-labelling loss: cross-entropy of ``logits`` (B, K) against pseudo-labels (B,).
+
+    ``weight`` (K,) counters cluster imbalance among the confident samples (Van Gansbeke et
+    al., ECCV 2020, Sec. 3.3); computed in float32 whatever the autocast.
+    """
+    return torch.nn.functional.cross_entropy(logits.float(), target, weight=weight)

@@ -8,12 +8,13 @@ import numpy as np
 import torch
 from torch import nn
 
+from deepclust.heads._base import ClusteringHead, check_sizes
 from deepclust.nn.vae import reconstruction_nll
 
 _LOG_2PI = math.log(2.0 * math.pi)
 
 
-class GMMPrior(nn.Module):
+class GMMPrior(ClusteringHead):
     """Mixture of diagonal Gaussians ``p(c) = pi_c``, ``p(z|c) = N(mu_c, diag(sigma_c^2))`` (VaDE).
 
     ``pi`` is kept on the simplex as the softmax of free logits; variances are positive as
@@ -43,9 +44,7 @@ class GMMPrior(nn.Module):
 
     def __init__(self, n_clusters: int, latent_dim: int) -> None:
         super().__init__()
-        if n_clusters < 1 or latent_dim < 1:
-            raise ValueError(f"n_clusters and latent_dim must be positive, got {n_clusters} and {latent_dim}")
-        self.n_clusters, self.latent_dim = int(n_clusters), int(latent_dim)
+        self.n_clusters, self.latent_dim = check_sizes(n_clusters, latent_dim)
         self.pi_logits = nn.Parameter(torch.zeros(self.n_clusters))
         self.means = nn.Parameter(torch.zeros(self.n_clusters, self.latent_dim))
         self.log_vars = nn.Parameter(torch.zeros(self.n_clusters, self.latent_dim))

@@ -6,10 +6,11 @@ import numpy as np
 import torch
 from torch import nn
 
+from deepclust.heads._base import ClusteringHead, check_sizes
 from deepclust.heads.student_t import kmeans_init, squared_distances
 
 
-class KMeansHead(nn.Module):
+class KMeansHead(ClusteringHead):
     """Hard k-means assignments and the k-means loss ``||z_i - M s_i||^2`` (DCN).
 
     The centroids are a buffer, not a parameter: DCN does not train them by gradient descent
@@ -38,11 +39,11 @@ class KMeansHead(nn.Module):
     tensor([ 1., 10.])
     """
 
+    assigns_to_nearest_center = True
+
     def __init__(self, n_clusters: int, latent_dim: int) -> None:
         super().__init__()
-        if n_clusters < 1 or latent_dim < 1:
-            raise ValueError(f"n_clusters and latent_dim must be positive, got {n_clusters} and {latent_dim}")
-        self.n_clusters, self.latent_dim = int(n_clusters), int(latent_dim)
+        self.n_clusters, self.latent_dim = check_sizes(n_clusters, latent_dim)
         self.register_buffer("centers", torch.zeros(self.n_clusters, self.latent_dim))
         self.register_buffer("counts", torch.zeros(self.n_clusters))
 

@@ -8,12 +8,13 @@ import numpy as np
 import torch
 from torch import nn
 
+from deepclust.heads._base import ClusteringHead, check_sizes
 from deepclust.heads.student_t import kmeans_init, squared_distances
-from deepclust.losses import scan_loss
+from deepclust.losses import scan_loss, self_label_loss
 from deepclust.nn.mlp import MLP
 
 
-class SCANHead(nn.Module):
+class SCANHead(ClusteringHead):
     """Cluster probabilities ``softmax(f(z))`` from an embedding ``z``.
 
     ``f`` is a linear layer (``hidden_dims=()``) or a small MLP. It is trained with SCAN's
@@ -23,13 +24,22 @@ class SCANHead(nn.Module):
 
     Parameters
     ----------
-    latent_dim : int
-    n_clusters : int
+    n_clusters : int, keyword-only
+    latent_dim : int, keyword-only
     hidden_dims : sequence of int, default=()
+
+    The sizes are keyword-only: before issue 14 the positional order was
+    ``(latent_dim, n_clusters)``, the reverse of the other heads', so a positional call is
+    refused rather than silently read in the new order.
+
+    Attributes
+    ----------
+    centers : None
+        A classifier has no centres (the shared head interface).
 
     Examples
     --------
-    >>> head = SCANHead(2, 2)
+    >>> head = SCANHead(n_clusters=2, latent_dim=2)
     >>> z = torch.tensor([[0.0, 0.0], [5.0, 5.0], [0.1, 0.0], [5.0, 5.1]])
     >>> head.init_from_embedding(z, np.random.default_rng(0)).tolist() in ([0, 1, 0, 1], [1, 0, 1, 0])
     True
@@ -37,16 +47,21 @@ class SCANHead(nn.Module):
     [1.0, 1.0, 1.0, 1.0]
     """
 
-    def __init__(self, latent_dim: int, n_clusters: int, hidden_dims: Sequence[int] = ()) -> None:
+    def __init__(self, *args, n_clusters: int | None = None, latent_dim: int | None = None, hidden_dims: Sequence[int] = ()) -> None:
         super().__init__()
-        if n_clusters < 2 or latent_dim < 1:
-            raise ValueError(f"n_clusters must be >= 2 and latent_dim positive, got {n_clusters} and {latent_dim}")
-        self.latent_dim, self.n_clusters = int(latent_dim), int(n_clusters)
+        if args or n_clusters is None or latent_dim is None:
+            raise TypeError(
+                "SCANHead takes its sizes by keyword: SCANHead(n_clusters=K, latent_dim=d, hidden_dims=()); "
+                f"got positional arguments {args!r} (the old positional order was (latent_dim, n_clusters), "
+                "the reverse of the other heads')"
+            )
+        self.n_clusters, self.latent_dim = check_sizes(n_clusters, latent_dim, min_clusters=2)
+        self.centers = None
         self.hidden_dims = tuple(int(h) for h in hidden_dims)
         self.net = MLP([self.latent_dim, *self.hidden_dims, self.n_clusters], batch_norm=bool(self.hidden_dims))
 
     def extra_repr(self) -> str:
-        return f"latent_dim={self.latent_dim}, n_clusters={self.n_clusters}, hidden_dims={self.hidden_dims}"
+        return f"n_clusters={self.n_clusters}, latent_dim={self.latent_dim}, hidden_dims={self.hidden_dims}"
 
     @torch.no_grad()
     def init_from_embedding(self, z: torch.Tensor, rng: np.random.Generator, n_init: int = 10) -> torch.Tensor:
@@ -85,3 +100,7 @@ class SCANHead(nn.Module):
         """SCAN loss (:func:`deepclust.losses.scan_loss`) for anchors ``z`` and one neighbour each, (B, d)."""
         logits = self.net(torch.cat([z, z_neighbor]))  # one pass: batch norm sees both
         return scan_loss(logits[: z.shape[0]], logits[z.shape[0] :], entropy_weight)
+
+    def self_label_loss(self, z: torch.Tensor, target: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
+        """SCAN's self-labelling step: class-weighted cross-entropy on pseudo-labels ``target`` (B,)."""
+        return self_label_loss(self.net(z), target, weight)

@@ -6,6 +6,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from deepclust.heads._base import ClusteringHead, check_sizes
 from deepclust.losses import kl_divergence
 
 
@@ -38,7 +39,7 @@ def squared_distances(z: torch.Tensor, centers: torch.Tensor) -> torch.Tensor:
     return (diff * diff).sum(dim=-1)
 
 
-class StudentTHead(nn.Module):
+class StudentTHead(ClusteringHead):
     """Soft assignment by a Student's t kernel around learnable cluster centres (DEC, IDEC).
 
     ``q_ij ∝ (1 + ||z_i - mu_j||^2 / alpha)^(-(alpha + 1) / 2)``, normalised over ``j``
@@ -65,13 +66,14 @@ class StudentTHead(nn.Module):
     tensor([[0.6667, 0.3333]])
     """
 
+    assigns_to_nearest_center = True  # argmax q is the nearest centre: q falls with the distance
+
     def __init__(self, n_clusters: int, latent_dim: int, alpha: float = 1.0) -> None:
         super().__init__()
-        if n_clusters < 1 or latent_dim < 1:
-            raise ValueError(f"n_clusters and latent_dim must be positive, got {n_clusters} and {latent_dim}")
+        self.n_clusters, self.latent_dim = check_sizes(n_clusters, latent_dim)
         if not alpha > 0:
             raise ValueError(f"alpha must be positive, got {alpha}")
-        self.n_clusters, self.latent_dim, self.alpha = int(n_clusters), int(latent_dim), float(alpha)
+        self.alpha = float(alpha)
         self.centers = nn.Parameter(torch.zeros(self.n_clusters, self.latent_dim))
 
     def extra_repr(self) -> str:

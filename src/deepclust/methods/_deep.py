@@ -1,10 +1,11 @@
-"""The shared skeleton of DEC, IDEC and DCN: a pretrained autoencoder, a clustering head, and
-one fine-tuning run of :func:`deepclust.train.fit_module`.
+"""The shared skeleton of DEC, IDEC, DCN and VaDE: a pretrained network, a clustering head,
+and one fine-tuning run of :func:`deepclust.train.fit_module`.
 
-Each method supplies only what differs: its head (:meth:`DeepClusteringModel._make_head`) and
-its clustering phase (:meth:`DeepClusteringModel._clustering_phase`: loss, optimiser,
-callbacks, length). Everything else (validation, seeding, warm start from a saved embedding,
-labels, transform/predict, save/load) lives here once.
+Each method supplies only what differs: its module (:meth:`DeepClusteringModel._build_module`:
+network + head from :mod:`deepclust.heads.modules`, which computes the named loss terms) and its
+clustering phase (:meth:`DeepClusteringModel._clustering_phase`: optimiser, callbacks,
+length). Validation, seeding, the warm start from a saved embedding, transform/predict and
+save/load live in :class:`~deepclust.methods._composite.EmbeddingClusterer`; the rest here.
 """
 
 from __future__ import annotations
@@ -16,38 +17,48 @@ from typing import Callable, Sequence
 
 import numpy as np
 import torch
-from sklearn.base import BaseEstimator, ClusterMixin, TransformerMixin
-from sklearn.utils.validation import check_is_fitted
 from torch import nn
 
-from deepclust.methods._base import (
-    Float32OutputMixin,
-    draw_seed,
-    resolve_precision,
-    seed_stream,
-    to_tensor,
-    torch_seeded,
-)
-from deepclust.methods._persist import load_model, nested_state, prefixed, restore_nested, save_model, unprefixed
-from deepclust.methods.clustering import check_n_clusters, fit_embedding
-from deepclust.methods.streaming import BlockBatches, DiskArray, as_input_for, check_array_or_disk
+from deepclust.methods._base import draw_seed, resolve_precision, seed_stream, to_tensor, torch_seeded
+from deepclust.methods._composite import CHUNK, EmbeddingClusterer, head_arrays, head_in_chunks, load_head, plain_history
+from deepclust.methods._persist import prefixed, unprefixed
+from deepclust.methods.streaming import BlockBatches, DiskArray
 from deepclust.nn import Autoencoder
 from deepclust.train import Callback, TrainState, fit_module
-from deepclust.train.distributed import all_gather_rows, all_reduce_sum, row_range
-
-CHUNK = 4096  # rows per forward pass when encoding a whole data set
+from deepclust.train.distributed import all_gather_rows, row_range
 
 
 @dataclass
 class ClusteringPhase:
-    """What a method hands to the shared fine-tuning run."""
+    """What a method hands to the shared fine-tuning run (one call of :func:`fit_module`).
 
-    loss_fn: Callable  # (module, batch, state) -> Tensor or dict, as fit_module wants
+    ``loss_fn`` only routes a batch to the module (``module(x, ...)``), which computes the
+    loss terms; it takes ``(module, batch, state)`` as :func:`fit_module` wants.
+    """
+
+    loss_fn: Callable
     optimizer: torch.optim.Optimizer
     epochs: int
     max_steps: int | None = None
     callbacks: Sequence[Callback] = ()
     history: dict[str, list] = field(default_factory=dict)  # extra per-update records (delta_label, ...)
+
+    def run(self, module: nn.Module, data, *, generator: torch.Generator, batch_size: int, autocast_dtype=None, verbose=False, desc: str = "clustering") -> TrainState:
+        """Train ``module`` on ``data`` (tensors or a batch source) by the shared loop."""
+        return fit_module(
+            module,
+            self.loss_fn,
+            data,
+            epochs=int(self.epochs),
+            batch_size=int(batch_size),
+            optimizer=self.optimizer,
+            generator=generator,
+            callbacks=self.callbacks,
+            autocast_dtype=autocast_dtype,
+            progress=bool(verbose),
+            desc=desc,
+            max_steps=self.max_steps,
+        )
 
 
 @torch.no_grad()
@@ -128,26 +139,12 @@ class ClusterSizeMonitor:
             self._warn(self.history["cluster_sizes"][i], self.history["n_empty_clusters"][i], "before the checkpoint this fit resumed from")
 
 
-def _check_positive_int(est, *names: str) -> None:
-    for name in names:
-        v = getattr(est, name)
-        if not isinstance(v, (int, np.integer)) or isinstance(v, bool) or v < 1:
-            raise ValueError(f"{name} must be a positive integer, got {v!r}")
+class DeepClusteringModel(EmbeddingClusterer):
+    """Base class: pretrain (or load) a network, initialise a head on its codes, fine-tune.
 
-
-def _check_positive(est, *names: str, allow_zero: bool = False) -> None:
-    for name in names:
-        v = getattr(est, name)
-        ok = isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, bool) and (v >= 0 if allow_zero else v > 0)
-        if not ok:
-            raise ValueError(f"{name} must be a {'non-negative' if allow_zero else 'positive'} number, got {v!r}")
-
-
-class DeepClusteringModel(Float32OutputMixin, ClusterMixin, TransformerMixin, BaseEstimator):
-    """Base class: pretrain (or load) an autoencoder, initialise a head by k-means, fine-tune.
-
-    Subclasses define ``__init__`` (parameters only), :meth:`_check_params`,
-    :meth:`_make_head` and :meth:`_clustering_phase`. Not for direct use.
+    Subclasses define ``__init__`` (parameters only), ``_parameter_constraints``,
+    :meth:`_make_head`, :meth:`_build_module` (the network + head module, whose forward gives
+    the named loss terms) and :meth:`_clustering_phase`. Not for direct use.
 
     The fitted ``embedding_`` is the embedding estimator whose ``autoencoder_`` is the
     *fine-tuned* network, so ``transform`` returns the final embedding; ``history_`` holds the
@@ -157,23 +154,37 @@ class DeepClusteringModel(Float32OutputMixin, ClusterMixin, TransformerMixin, Ba
     _desc = "clustering"
 
     # -- to override ------------------------------------------------------------------------
-    def _check_params(self) -> None:  # pragma: no cover - every subclass overrides
+    def _make_head(self, n_clusters: int, latent_dim: int) -> nn.Module:  # pragma: no cover - every subclass overrides
         raise NotImplementedError
 
-    def _make_head(self, n_clusters: int, latent_dim: int) -> nn.Module:  # pragma: no cover
+    def _build_module(self, emb, Z: np.ndarray, k: int, head_seed: int, device: torch.device) -> tuple[nn.Module, torch.Tensor]:
+        """The module to fine-tune and the head's initial labels (n,) on ``device``.
+
+        The default: a copy of the pretrained autoencoder (the caller's weights stay as they
+        were) and a head initialised on the codes ``Z``, joined by :meth:`_join`.
+        """
+        ae = copy.deepcopy(emb.autoencoder_)
+        head = self._make_head(k, Z.shape[1])
+        init_labels = head.init_from_embedding(torch.from_numpy(Z), np.random.default_rng(head_seed))
+        return self._join(ae, head.to(device)), init_labels.to(device)
+
+    def _join(self, autoencoder: nn.Module, head: nn.Module) -> nn.Module:  # pragma: no cover
         raise NotImplementedError
 
-    def _clustering_phase(self, model: nn.ModuleDict, X: "torch.Tensor | DiskArray", init_labels: torch.Tensor, autocast_dtype: torch.dtype | None = None) -> ClusteringPhase:  # pragma: no cover
+    def _clustering_phase(self, module: nn.Module, X: "torch.Tensor | DiskArray", init_labels: torch.Tensor, autocast_dtype: torch.dtype | None = None) -> ClusteringPhase:  # pragma: no cover
         raise NotImplementedError
 
-    def _default_embedding(self):
-        from deepclust.methods.embedding import AutoencoderEmbedding
-
-        return AutoencoderEmbedding()
+    def _pretrained(self, emb) -> None:
+        """Refuse an embedding without the network this method fine-tunes."""
+        if not isinstance(getattr(emb, "autoencoder_", None), Autoencoder):
+            raise ValueError(
+                f"{type(self).__name__} fine-tunes a deterministic autoencoder, but the embedding {type(emb).__name__} has none; "
+                "pass an AutoencoderEmbedding (or the path of a saved one)"
+            )
 
     # -- fitting ----------------------------------------------------------------------------
     def fit(self, X, y=None):
-        """Pretrain the embedding, initialise the head by k-means, fine-tune; ``y`` is ignored.
+        """Pretrain the embedding, initialise the head on its codes, fine-tune; ``y`` is ignored.
 
         Parameters
         ----------
@@ -186,54 +197,40 @@ class DeepClusteringModel(Float32OutputMixin, ClusterMixin, TransformerMixin, Ba
         -------
         self
         """
-        self._check_params()
-        X = check_array_or_disk(X, min_samples=2)
-        k = check_n_clusters(self.n_clusters, X.shape[0], X=X if isinstance(X, np.ndarray) else None)  # on disk: not read twice
+        X, k = self._start_fit(X)
         rng = seed_stream(self.random_state)
         emb_seed, head_seed, train_seed = draw_seed(rng), draw_seed(rng), draw_seed(rng)
-        embedding = self._default_embedding() if self.embedding is None else self.embedding
-        emb, Z = fit_embedding(embedding, emb_seed, X)
-        if not isinstance(getattr(emb, "autoencoder_", None), Autoencoder):
-            raise ValueError(
-                f"{type(self).__name__} fine-tunes a deterministic autoencoder, but the embedding {type(emb).__name__} has none; "
-                "pass an AutoencoderEmbedding (or the path of a saved one)"
-            )
-        pretrain_history = {f"pretrain_{key}": list(v) for key, v in getattr(emb, "history_", {}).items()}
-        # Fine-tune a copy: the pretrained weights stay as they were in case the caller holds them.
-        ae = copy.deepcopy(emb.autoencoder_)
-        device = next(ae.parameters()).device
+        emb, Z = self._fit_embedding(X, emb_seed)
+        self._pretrained(emb)
+        device = next(emb.autoencoder_.parameters()).device
         autocast = resolve_precision(getattr(emb, "precision", "float32"), device)
-        head = self._make_head(k, Z.shape[1])
-        init_labels = head.init_from_embedding(torch.from_numpy(Z), np.random.default_rng(head_seed))
-        head = head.to(device)
-        model = nn.ModuleDict({"autoencoder": ae, "head": head})
         streaming = isinstance(X, DiskArray)
         Xt = X if streaming else to_tensor(X, device)
+        # Inside the seeded block: layers built for the module and any noise in training draw
+        # from a forked copy of the global torch RNG.
         with torch_seeded(train_seed, device) as gen:
-            phase = self._clustering_phase(model, Xt, init_labels.to(device), autocast)
-            state: TrainState = fit_module(
-                model,
-                phase.loss_fn,
-                BlockBatches(X, device) if streaming else (Xt,),
-                epochs=int(phase.epochs),
-                batch_size=int(self.batch_size),
-                optimizer=phase.optimizer,
-                generator=gen,
-                callbacks=phase.callbacks,
-                autocast_dtype=autocast,
-                progress=bool(self.verbose),
-                desc=self._desc,
-                max_steps=phase.max_steps,
-            )
-        emb.autoencoder_ = ae.eval()
-        self.embedding_ = emb
-        self.head_ = head.cpu().eval()
+            module, init_labels = self._build_module(emb, Z, k, head_seed, device)
+            phase = self._clustering_phase(module, Xt, init_labels, autocast)
+            data = BlockBatches(X, device) if streaming else (Xt,)
+            state = phase.run(module, data, generator=gen, batch_size=self.batch_size, autocast_dtype=autocast, verbose=self.verbose, desc=self._desc)
+        self.embedding_ = self._fitted_embedding(emb, module, X.shape[1], state)
+        self.head_ = self._head_of(module).cpu().eval()
         self.n_features_in_ = X.shape[1]
         self.n_iter_ = int(state.step)
         self.stop_reason_ = state.stop_reason
-        self.history_ = {**pretrain_history, **_plain(state.history), **_plain(phase.history)}
+        pretrain_history = {f"pretrain_{key}": list(v) for key, v in getattr(emb, "history_", {}).items()}
+        self.history_ = {**pretrain_history, **plain_history(state.history), **plain_history(phase.history)}
         self._set_fitted(self.embedding_.transform(X))
         return self
+
+    def _fitted_embedding(self, emb, module: nn.Module, n_features: int, state: TrainState):
+        """The embedding estimator holding the fine-tuned network."""
+        emb.autoencoder_ = module.autoencoder.eval()
+        return emb
+
+    @staticmethod
+    def _head_of(module: nn.Module) -> nn.Module:
+        return module.head
 
     def _set_fitted(self, Z: np.ndarray) -> None:
         """``labels_`` from the head on the final training codes, through predict's own path."""
@@ -241,68 +238,34 @@ class DeepClusteringModel(Float32OutputMixin, ClusterMixin, TransformerMixin, Ba
         self.cluster_centers_ = self.head_.centers.detach().cpu().numpy().astype(np.float32, copy=True)
 
     # -- inference --------------------------------------------------------------------------
-    def transform(self, X) -> np.ndarray:
-        """The fine-tuned embedding of ``X``: (n_samples, latent_dim) float32."""
-        check_is_fitted(self, "labels_")
-        X = check_array_or_disk(X, n_features=self.n_features_in_, owner=type(self).__name__)
-        return self.embedding_.transform(as_input_for(self.embedding_, X))
-
-    @torch.no_grad()
     def _predict_codes(self, Z: np.ndarray) -> np.ndarray:
-        z = torch.from_numpy(np.ascontiguousarray(Z, dtype=np.float32))
-        return torch.cat([self.head_.predict(z[i : i + CHUNK]) for i in range(0, z.shape[0], CHUNK)]).numpy().astype(np.int64)
+        return head_in_chunks(self.head_.predict, Z).numpy().astype(np.int64)
 
-    def predict(self, X) -> np.ndarray:
-        """Cluster labels (n_samples,) from the head; ``predict(X_train)`` equals ``labels_``."""
-        return self._predict_codes(self.transform(X))
-
-    @torch.no_grad()
     def predict_proba(self, X) -> np.ndarray:
         """The head's soft assignments (n_samples, n_clusters); rows sum to one."""
-        z = torch.from_numpy(self.transform(X))
-        return torch.cat([self.head_.soft_assign(z[i : i + CHUNK]) for i in range(0, z.shape[0], CHUNK)]).numpy().astype(np.float32)
+        Z = self.transform(X)  # checks that the model is fitted
+        return head_in_chunks(self.head_.soft_assign, Z).numpy().astype(np.float32)
 
     # -- persistence ------------------------------------------------------------------------
-    def save(self, path, *, overwrite: bool = False):
-        """Save to folder ``path`` as JSON + safetensors (no pickle). Returns the path."""
-        check_is_fitted(self, "labels_")
-        return save_model(self, path, overwrite=overwrite)
-
-    @classmethod
-    def load(cls, path):
-        """Load a model saved with :meth:`save`."""
-        return load_model(path, expected=cls)
-
-    def _save_state(self):
-        emb_meta, emb_arrays = nested_state(self.embedding_)
-        head_arrays = {key: v.detach().cpu().numpy() for key, v in self.head_.state_dict().items()}
+    def _extra_state(self):
         meta = {
-            "embedding": emb_meta,
             "n_clusters": int(self.head_.n_clusters),
             "latent_dim": int(self.head_.latent_dim),
-            "n_features_in": int(self.n_features_in_),
             "n_iter": int(self.n_iter_),
             "stop_reason": self.stop_reason_,
             "history": self.history_,
         }
-        return meta, {**prefixed("embedding", emb_arrays), **prefixed("head", head_arrays), "labels": self.labels_}
+        return meta, prefixed_head(self.head_)
 
-    def _load_state(self, meta, arrays):
-        self.embedding_ = restore_nested(meta["embedding"], unprefixed("embedding", arrays))
+    def _restore_extra(self, meta, arrays):
         head = self._make_head(int(meta["n_clusters"]), int(meta["latent_dim"]))
-        try:
-            head.load_state_dict({key: torch.from_numpy(v.copy()) for key, v in unprefixed("head", arrays).items()})
-        except RuntimeError as exc:
-            raise ValueError(f"saved head does not match the saved sizes: {exc}") from None
-        self.head_ = head.eval()
-        self.labels_ = np.asarray(arrays["labels"], dtype=np.int64)
+        self.head_ = load_head(head, unprefixed("head", arrays))
         self.cluster_centers_ = self.head_.centers.detach().numpy().astype(np.float32, copy=True)
-        self.n_features_in_ = int(meta["n_features_in"])
         self.n_iter_ = int(meta["n_iter"])
         self.stop_reason_ = meta.get("stop_reason")
         self.history_ = meta.get("history", {})
 
 
-def _plain(history: dict) -> dict[str, list]:
-    """History as JSON-ready Python numbers (saved with the model)."""
-    return {key: [v.item() if hasattr(v, "item") else v for v in values] for key, values in history.items()}
+def prefixed_head(head: nn.Module) -> dict[str, np.ndarray]:
+    """A head's weights under the ``head/`` prefix every saved clustering model uses."""
+    return prefixed("head", head_arrays(head))

@@ -6,14 +6,10 @@ import torch
 from torch import nn
 
 from deepclust.heads import KMeansHead
-from deepclust.losses import reconstruction_mse
-from deepclust.methods._deep import (
-    ClusteringPhase,
-    ClusterSizeMonitor,
-    DeepClusteringModel,
-    _check_positive,
-    _check_positive_int,
-)
+from deepclust.heads.modules import DCNModule
+from deepclust.methods._deep import ClusteringPhase, ClusterSizeMonitor, DeepClusteringModel
+from deepclust.methods._params import POSITIVE_INT, POSITIVE_REAL, Interval, Real
+from deepclust.methods._composite import store_params
 from deepclust.methods._persist import register_model
 from deepclust.train import Callback, TrainState
 from deepclust.train.optim import adam
@@ -21,10 +17,19 @@ from deepclust.train.distributed import all_reduce_sum
 
 
 class _EpochAssignments(Callback):
-    """Collects the assignments made during an epoch and checks them for empty clusters."""
+    """Collects the assignments made during an epoch and checks them for empty clusters.
 
-    def __init__(self, monitor: ClusterSizeMonitor) -> None:
-        self.monitor, self.seen = monitor, []
+    The module keeps each batch's assignments in ``last_assignments``; they are collected
+    after the batch's forward pass, i.e. at the next batch's start and at the epoch's end.
+    """
+
+    def __init__(self, monitor: ClusterSizeMonitor, module: DCNModule | None = None) -> None:
+        self.monitor, self.module, self.seen = monitor, module, []
+
+    def _collect(self) -> None:
+        if self.module is not None and self.module.last_assignments is not None:
+            self.seen.append(self.module.last_assignments)
+            self.module.last_assignments = None
 
     def state_dict(self) -> dict:  # between epochs ``seen`` is empty; the centroids are module buffers
         return {"monitor": self.monitor.state_dict()}
@@ -34,8 +39,14 @@ class _EpochAssignments(Callback):
 
     def on_epoch_begin(self, state: TrainState) -> None:
         self.seen = []
+        if self.module is not None:
+            self.module.last_assignments = None
+
+    def on_batch_begin(self, state: TrainState) -> None:
+        self._collect()
 
     def on_epoch_end(self, state: TrainState) -> None:
+        self._collect()
         if self.seen:
             self.monitor.record(torch.cat(self.seen), f"epoch {state.epoch}", reduce=all_reduce_sum)
         self.seen = []
@@ -99,16 +110,17 @@ class DCN(DeepClusteringModel):
     Warns
     -----
     RuntimeWarning
-        Once, if a centroid receives no assignment for a whole epoch.
+        Once (with the sizes), if a centroid receives no assignment for a whole epoch: a
+        collapsed cluster that the method does not recover.
 
     Examples
     --------
-    >>> from sklearn.datasets import make_blobs
+    >>> from sklearn.datasets import make_classification
     >>> from deepclust.methods import AutoencoderEmbedding
-    >>> X, _ = make_blobs(300, n_features=10, centers=3, random_state=0)
-    >>> emb = AutoencoderEmbedding(latent_dim=3, hidden_dims=(32,), epochs=10)
-    >>> DCN(3, embedding=emb, epochs=2, random_state=0).fit(X).labels_.shape
-    (300,)
+    >>> X, _ = make_classification(200, n_features=8, n_informative=4, n_classes=2, random_state=0)
+    >>> model = DCN(2, embedding=AutoencoderEmbedding(latent_dim=2, hidden_dims=(16,), epochs=5), epochs=2, random_state=0)
+    >>> model.fit(X).cluster_centers_.shape
+    (2, 2)
 
     References
     ----------
@@ -117,55 +129,28 @@ class DCN(DeepClusteringModel):
     """
 
     _desc = "DCN"
+    _parameter_constraints = {
+        "lambd": [Interval(Real, 0, None, closed="left")],
+        "epochs": POSITIVE_INT,
+        "batch_size": POSITIVE_INT,
+        "lr": POSITIVE_REAL,
+    }
 
-    def __init__(
-        self,
-        n_clusters: int = 10,
-        embedding=None,
-        lambd: float = 1.0,
-        epochs: int = 50,
-        batch_size: int = 256,
-        lr: float = 1e-4,
-        random_state=None,
-        verbose: bool = False,
-    ) -> None:
-        self.n_clusters = n_clusters
-        self.embedding = embedding
-        self.lambd = lambd
-        self.epochs = epochs
-        self.batch_size = batch_size
-        self.lr = lr
-        self.random_state = random_state
-        self.verbose = verbose
-
-    def _check_params(self) -> None:
-        _check_positive_int(self, "epochs", "batch_size")
-        _check_positive(self, "lr")
-        _check_positive(self, "lambd", allow_zero=True)
+    def __init__(self, n_clusters: int = 10, embedding=None, lambd: float = 1.0, epochs: int = 50, batch_size: int = 256, lr: float = 1e-4, random_state=None, verbose: bool = False) -> None:
+        store_params(self, locals())
 
     def _make_head(self, n_clusters: int, latent_dim: int) -> KMeansHead:
         return KMeansHead(n_clusters, latent_dim)
 
-    def _clustering_phase(self, model: nn.ModuleDict, X: torch.Tensor, init_labels: torch.Tensor, autocast_dtype: torch.dtype | None = None) -> ClusteringPhase:
+    def _join(self, autoencoder: nn.Module, head: KMeansHead) -> DCNModule:
+        return DCNModule(autoencoder, head, lambd=float(self.lambd), reduce=all_reduce_sum)  # same centroids on every rank
+
+    def _clustering_phase(self, module: DCNModule, X: torch.Tensor, init_labels: torch.Tensor, autocast_dtype: torch.dtype | None = None) -> ClusteringPhase:
         history: dict[str, list] = {}
-        monitor = _EpochAssignments(ClusterSizeMonitor(model["head"].n_clusters, "DCN", history))
-        weight = 0.5 * float(self.lambd)
-
-        def loss_fn(module: nn.ModuleDict, batch, state: TrainState):
-            x = batch[0]
-            ae, head = module["autoencoder"], module["head"]
-            z = ae.encode(x)  # (B, d)
-            with torch.no_grad():  # the clustering half of the alternation, in closed form
-                s = head.predict(z.detach())
-                head.update_centers(z.detach(), s, reduce=all_reduce_sum)  # same centroids on every rank
-            monitor.seen.append(s)
-            rec = reconstruction_mse(ae.decode(z), x)
-            clu = head.loss(z, s)
-            return {"loss": rec + weight * clu, "reconstruction": rec, "clustering": clu}
-
+        monitor = _EpochAssignments(ClusterSizeMonitor(module.head.n_clusters, "DCN", history), module)
         return ClusteringPhase(
-            loss_fn=loss_fn,
-            optimizer=adam(model["autoencoder"].parameters(), lr=float(self.lr)),
+            loss_fn=lambda m, batch, state: m(batch[0]),
+            optimizer=adam(module.trainable_parameters(), lr=float(self.lr)),
             epochs=int(self.epochs),
             callbacks=[monitor],
             history=history,

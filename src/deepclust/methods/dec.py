@@ -13,15 +13,11 @@ import torch
 from torch import nn
 
 from deepclust.heads import StudentTHead
-from deepclust.losses import reconstruction_mse, target_distribution
-from deepclust.methods._deep import (
-    ClusteringPhase,
-    ClusterSizeMonitor,
-    DeepClusteringModel,
-    _check_positive,
-    _check_positive_int,
-    encode_all,
-)
+from deepclust.heads.modules import DECModule
+from deepclust.losses import target_distribution
+from deepclust.methods._deep import ClusteringPhase, ClusterSizeMonitor, DeepClusteringModel, encode_all
+from deepclust.methods._params import POSITIVE_INT, POSITIVE_REAL, Interval, Real
+from deepclust.methods._composite import store_params
 from deepclust.methods._persist import register_model
 from deepclust.train import Callback, TrainState
 from deepclust.train.optim import adam
@@ -40,7 +36,7 @@ class TargetUpdate(Callback):
     step 0, whose change is measured against the k-means labels), as in DEC's reference code.
     """
 
-    def __init__(self, X: torch.Tensor, model: nn.ModuleDict, update_interval: int, tol: float, init_labels: torch.Tensor, monitor: ClusterSizeMonitor, history: dict, autocast_dtype: torch.dtype | None = None) -> None:
+    def __init__(self, X: torch.Tensor, model: DECModule, update_interval: int, tol: float, init_labels: torch.Tensor, monitor: ClusterSizeMonitor, history: dict, autocast_dtype: torch.dtype | None = None) -> None:
         self.X, self.model, self.autocast_dtype = X, model, autocast_dtype
         self.update_interval, self.tol = int(update_interval), float(tol)
         self.previous, self.monitor, self.history = init_labels, monitor, history
@@ -59,8 +55,8 @@ class TargetUpdate(Callback):
     def on_batch_begin(self, state: TrainState) -> None:
         if state.step % self.update_interval:
             return
-        z = encode_all(self.model["autoencoder"], self.X, autocast_dtype=self.autocast_dtype)  # (N, d), eval mode
-        q = self.model["head"].soft_assign(z)  # (N, K)
+        z = encode_all(self.model.autoencoder, self.X, autocast_dtype=self.autocast_dtype)  # (N, d), eval mode
+        q = self.model.head.soft_assign(z)  # (N, K)
         self.P = target_distribution(q)
         labels = q.argmax(dim=1)
         delta = float((labels != self.previous).float().mean())
@@ -151,50 +147,24 @@ class DEC(DeepClusteringModel):
     """
 
     _desc = "DEC"
+    _parameter_constraints = {
+        "alpha": POSITIVE_REAL,
+        "update_interval": POSITIVE_INT,
+        "tol": [Interval(Real, 0, None, closed="left")],
+        "max_iter": POSITIVE_INT,
+        "batch_size": POSITIVE_INT,
+        "lr": POSITIVE_REAL,
+        "momentum": [Interval(Real, 0, None, closed="left")],
+    }
 
-    def __init__(
-        self,
-        n_clusters: int = 10,
-        embedding=None,
-        alpha: float = 1.0,
-        update_interval: int = 140,
-        tol: float = 0.001,
-        max_iter: int = 20000,
-        batch_size: int = 256,
-        lr: float = 0.01,
-        momentum: float = 0.9,
-        random_state=None,
-        verbose: bool = False,
-    ) -> None:
-        self.n_clusters = n_clusters
-        self.embedding = embedding
-        self.alpha = alpha
-        self.update_interval = update_interval
-        self.tol = tol
-        self.max_iter = max_iter
-        self.batch_size = batch_size
-        self.lr = lr
-        self.momentum = momentum
-        self.random_state = random_state
-        self.verbose = verbose
-
-    def _check_common(self) -> None:
-        _check_positive_int(self, "update_interval", "max_iter", "batch_size")
-        _check_positive(self, "alpha", "lr")
-        _check_positive(self, "tol", allow_zero=True)
-
-    def _check_params(self) -> None:
-        self._check_common()
-        _check_positive(self, "momentum", allow_zero=True)
+    def __init__(self, n_clusters: int = 10, embedding=None, alpha: float = 1.0, update_interval: int = 140, tol: float = 0.001, max_iter: int = 20000, batch_size: int = 256, lr: float = 0.01, momentum: float = 0.9, random_state=None, verbose: bool = False) -> None:
+        store_params(self, locals())
 
     def _make_head(self, n_clusters: int, latent_dim: int) -> StudentTHead:
         return StudentTHead(n_clusters, latent_dim, alpha=float(self.alpha))
 
-    def _trainable(self, model: nn.ModuleDict) -> list[nn.Parameter]:
-        """DEC trains the encoder and the centres; the decoder is dropped."""
-        ae = model["autoencoder"]
-        encoder = ae.encoder if hasattr(ae, "encoder") else ae
-        return [*encoder.parameters(), *model["head"].parameters()]
+    def _join(self, autoencoder: nn.Module, head: StudentTHead) -> DECModule:
+        return DECModule(autoencoder, head, gamma=self._reconstruction_weight())
 
     def _make_optimizer(self, params) -> torch.optim.Optimizer:
         return torch.optim.SGD(params, lr=float(self.lr), momentum=float(self.momentum))
@@ -203,26 +173,14 @@ class DEC(DeepClusteringModel):
         """None: no reconstruction term (DEC). IDEC returns its weighting."""
         return None
 
-    def _clustering_phase(self, model: nn.ModuleDict, X, init_labels: torch.Tensor, autocast_dtype: torch.dtype | None = None) -> ClusteringPhase:
+    def _clustering_phase(self, module: DECModule, X, init_labels: torch.Tensor, autocast_dtype: torch.dtype | None = None) -> ClusteringPhase:
         history: dict[str, list] = {}
-        monitor = ClusterSizeMonitor(model["head"].n_clusters, type(self).__name__, history)
-        update = TargetUpdate(X, model, self.update_interval, self.tol, init_labels, monitor, history, autocast_dtype)
-        gamma = self._reconstruction_weight()
-
-        def loss_fn(module: nn.ModuleDict, batch, state: TrainState):
-            x = batch[0]
-            ae, head = module["autoencoder"], module["head"]
-            z = ae.encode(x)  # (B, d)
-            kl = head.loss(z, update.P[state.batch_index])
-            if gamma is None:
-                return kl
-            rec = reconstruction_mse(ae.decode(z), x)
-            return {"loss": rec + gamma * kl, "reconstruction": rec, "clustering": kl}
-
+        monitor = ClusterSizeMonitor(module.head.n_clusters, type(self).__name__, history)
+        update = TargetUpdate(X, module, self.update_interval, self.tol, init_labels, monitor, history, autocast_dtype)
         n_batches = math.ceil(X.shape[0] / int(self.batch_size))
         return ClusteringPhase(
-            loss_fn=loss_fn,
-            optimizer=self._make_optimizer(self._trainable(model)),
+            loss_fn=lambda m, batch, state: m(batch[0], update.P[state.batch_index]),  # the batch's rows of the targets
+            optimizer=self._make_optimizer(module.trainable_parameters()),
             epochs=math.ceil(int(self.max_iter) / n_batches),
             max_steps=int(self.max_iter),
             callbacks=[update],
@@ -263,12 +221,11 @@ class IDEC(DEC):
 
     Examples
     --------
-    >>> from sklearn.datasets import make_blobs
-    >>> from deepclust.methods import AutoencoderEmbedding
-    >>> X, _ = make_blobs(300, n_features=10, centers=3, random_state=0)
-    >>> emb = AutoencoderEmbedding(latent_dim=3, hidden_dims=(32,), epochs=10)
-    >>> IDEC(3, embedding=emb, max_iter=50, random_state=0).fit(X).labels_.shape
-    (300,)
+    >>> import numpy as np
+    >>> from deepclust.methods import AutoencoderEmbedding as AE
+    >>> X = np.repeat(np.eye(3, 6), 50, axis=0) + np.random.default_rng(0).normal(0, 0.1, (150, 6))
+    >>> IDEC(3, embedding=AE(latent_dim=2, hidden_dims=(16,), epochs=5), max_iter=30, random_state=0).fit(X).labels_.shape
+    (150,)
 
     References
     ----------
@@ -277,39 +234,13 @@ class IDEC(DEC):
     """
 
     _desc = "IDEC"
+    _parameter_constraints = {
+        **{key: c for key, c in DEC._parameter_constraints.items() if key != "momentum"},
+        "gamma": [Interval(Real, 0, None, closed="left")],
+    }
 
-    def __init__(
-        self,
-        n_clusters: int = 10,
-        embedding=None,
-        alpha: float = 1.0,
-        gamma: float = 0.1,
-        update_interval: int = 140,
-        tol: float = 0.001,
-        max_iter: int = 20000,
-        batch_size: int = 256,
-        lr: float = 0.001,
-        random_state=None,
-        verbose: bool = False,
-    ) -> None:
-        self.n_clusters = n_clusters
-        self.embedding = embedding
-        self.alpha = alpha
-        self.gamma = gamma
-        self.update_interval = update_interval
-        self.tol = tol
-        self.max_iter = max_iter
-        self.batch_size = batch_size
-        self.lr = lr
-        self.random_state = random_state
-        self.verbose = verbose
-
-    def _check_params(self) -> None:
-        self._check_common()
-        _check_positive(self, "gamma", allow_zero=True)
-
-    def _trainable(self, model: nn.ModuleDict) -> list[nn.Parameter]:
-        return list(model.parameters())  # the decoder too
+    def __init__(self, n_clusters: int = 10, embedding=None, alpha: float = 1.0, gamma: float = 0.1, update_interval: int = 140, tol: float = 0.001, max_iter: int = 20000, batch_size: int = 256, lr: float = 0.001, random_state=None, verbose: bool = False) -> None:
+        store_params(self, locals())
 
     def _make_optimizer(self, params) -> torch.optim.Optimizer:
         return adam(params, lr=float(self.lr))

@@ -8,14 +8,13 @@ import warnings
 
 import numpy as np
 import scipy.sparse
-from sklearn.base import BaseEstimator, ClusterMixin, TransformerMixin
 from sklearn.neighbors import KNeighborsClassifier, NearestNeighbors
-from sklearn.utils.validation import check_is_fitted
 
-from deepclust.methods._base import Float32OutputMixin, check_array_2d, draw_seed, seed_stream
-from deepclust.methods._deep import _check_positive, _check_positive_int
-from deepclust.methods._persist import load_model, nested_state, prefixed, register_model, restore_nested, save_model, unprefixed
-from deepclust.methods.clustering import check_distinct_rows, check_n_clusters, fit_embedding
+from deepclust.methods._base import draw_seed, seed_stream
+from deepclust.methods._composite import EmbeddingClusterer, store_params
+from deepclust.methods._params import POSITIVE_INT, POSITIVE_REAL, StrOptions
+from deepclust.methods._persist import register_model
+from deepclust.methods.clustering import check_distinct_rows
 from deepclust.methods.identity import RawFeatures
 
 logger = logging.getLogger(__name__)
@@ -107,7 +106,7 @@ def search_resolution(graph, n_clusters: int, start: float, seed: int, max_steps
 
 
 @register_model
-class LeidenClustering(Float32OutputMixin, ClusterMixin, TransformerMixin, BaseEstimator):
+class LeidenClustering(EmbeddingClusterer):
     """Leiden community detection on a kNN graph of an embedding, as single-cell tools do.
 
     The embedding (raw features by default, or any deepclust embedding) is turned into a
@@ -155,27 +154,24 @@ class LeidenClustering(Float32OutputMixin, ClusterMixin, TransformerMixin, BaseE
     communities. Scientific Reports 9, 5233.
     """
 
+    _reads_disk_input = False
+    _parameter_constraints = {
+        "resolution": POSITIVE_REAL,
+        "n_neighbors": POSITIVE_INT,
+        "connectivity": [StrOptions(set(_CONNECTIVITIES))],
+    }
+
     def __init__(self, n_clusters=None, resolution: float = 1.0, n_neighbors: int = 15, connectivity: str = "umap", embedding=None, random_state=None) -> None:
-        self.n_clusters = n_clusters
-        self.resolution = resolution
-        self.n_neighbors = n_neighbors
-        self.connectivity = connectivity
-        self.embedding = embedding
-        self.random_state = random_state
+        store_params(self, locals())
 
     def fit(self, X, y=None):
         """Embed ``X``, build the kNN graph and find its communities; ``y`` is ignored."""
-        X = check_array_2d(X, min_samples=2)
-        _check_positive(self, "resolution")
-        _check_positive_int(self, "n_neighbors")
-        if self.connectivity not in _CONNECTIVITIES:
-            raise ValueError(f"connectivity must be one of {_CONNECTIVITIES}, got {self.connectivity!r}")
-        k = None if self.n_clusters is None else check_n_clusters(self.n_clusters, X.shape[0], X=X)
+        X, k = self._start_fit(X)
         check_distinct_rows(X)
         _import_leiden()  # fail before any training
         rng = seed_stream(self.random_state)
         emb_seed, graph_seed, leiden_seed = draw_seed(rng), draw_seed(rng), draw_seed(rng)
-        self.embedding_, Z = fit_embedding(RawFeatures() if self.embedding is None else self.embedding, emb_seed, X)
+        self.embedding_, Z = self._fit_embedding(X, emb_seed)
         graph = knn_graph(Z, self.n_neighbors, self.connectivity, graph_seed)
         if k is None:
             labels, r = leiden_partition(graph, self.resolution, leiden_seed), float(self.resolution)
@@ -193,38 +189,20 @@ class LeidenClustering(Float32OutputMixin, ClusterMixin, TransformerMixin, BaseE
         self._voter = KNeighborsClassifier(n_neighbors=k, weights="distance").fit(Z, labels)
         self._train = (np.asarray(Z, dtype=np.float32), np.asarray(labels, dtype=np.int64))
 
-    def transform(self, X) -> np.ndarray:
-        """The embedding of ``X`` (the space the graph was built in)."""
-        check_is_fitted(self, "labels_")
-        X = check_array_2d(X, n_features=self.n_features_in_, owner=type(self).__name__)
-        return np.asarray(self.embedding_.transform(X), dtype=np.float32)
+    def _default_embedding(self):
+        return RawFeatures()
 
-    def predict(self, X) -> np.ndarray:
+    def _predict_codes(self, Z: np.ndarray) -> np.ndarray:
         """Distance-weighted majority label of the nearest training points in the embedding."""
-        check_is_fitted(self, "labels_")
         with warnings.catch_warnings():
             warnings.filterwarnings("ignore", category=RuntimeWarning)  # a zero distance: exact match
-            return self._voter.predict(self.transform(X)).astype(np.int64)
+            return self._voter.predict(Z).astype(np.int64)
 
-    def save(self, path, *, overwrite: bool = False):
-        """Save to folder ``path`` as JSON + safetensors (no pickle)."""
-        check_is_fitted(self, "labels_")
-        return save_model(self, path, overwrite=overwrite)
-
-    @classmethod
-    def load(cls, path):
-        return load_model(path, expected=cls)
-
-    def _save_state(self):
-        emb_meta, emb_arrays = nested_state(self.embedding_)
-        meta = {"embedding": emb_meta, "n_features_in": int(self.n_features_in_), "resolution": self.resolution_, "n_clusters": self.n_clusters_}
+    def _extra_state(self):
         Z, labels = self._train
-        return meta, {**prefixed("embedding", emb_arrays), "train_embedding": Z, "train_labels": labels, "labels": self.labels_}
+        return {"resolution": self.resolution_, "n_clusters": self.n_clusters_}, {"train_embedding": Z, "train_labels": labels}
 
-    def _load_state(self, meta, arrays):
-        self.embedding_ = restore_nested(meta["embedding"], unprefixed("embedding", arrays))
+    def _restore_extra(self, meta, arrays):
         self._fit_voter(arrays["train_embedding"], arrays["train_labels"])
-        self.labels_ = arrays["labels"]
         self.resolution_ = float(meta["resolution"])
         self.n_clusters_ = int(meta["n_clusters"])
-        self.n_features_in_ = int(meta["n_features_in"])

@@ -6,27 +6,14 @@ import logging
 import warnings
 
 import numpy as np
-from sklearn.base import BaseEstimator, ClusterMixin, TransformerMixin, clone
+from sklearn.base import clone
 from sklearn.mixture import GaussianMixture
-from sklearn.utils.metaestimators import available_if
-from sklearn.utils.validation import check_is_fitted
 
-from deepclust.methods._base import Float32OutputMixin, draw_seed, seed_stream
-from deepclust.methods._clusterers import Assigner, fit_assigner, has_predict_proba, make_clusterer
-from deepclust.methods._persist import (
-    decode_param,
-    encode_param,
-    load_model,
-    nested_state,
-    prefixed,
-    register_model,
-    restore_nested,
-    save_model,
-    unprefixed,
-)
+from deepclust.methods._base import draw_seed, seed_stream
+from deepclust.methods._clusterers import fit_assigner, make_clusterer
+from deepclust.methods._composite import AssignerClusterer, store_params
+from deepclust.methods._persist import decode_param, encode_param, register_model
 from deepclust.methods._umap_cache import enable_umap_jit_cache, import_umap
-from deepclust.methods.clustering import check_n_clusters, fit_embedding
-from deepclust.methods.streaming import as_input_for, check_array_or_disk
 
 logger = logging.getLogger(__name__)
 
@@ -47,13 +34,8 @@ def _fit_manifold(manifold, Z: np.ndarray) -> np.ndarray:
         return np.asarray(manifold.fit_transform(Z), dtype=np.float32)
 
 
-def _has_predict_proba(est) -> bool:
-    # predict_proba exists only for probabilistic clusterers, so hasattr() tells the truth.
-    return has_predict_proba(est, default=True)
-
-
 @register_model
-class N2D(Float32OutputMixin, ClusterMixin, TransformerMixin, BaseEstimator):
+class N2D(AssignerClusterer):
     """N2D: "(Not Too) Deep Clustering via Clustering the Local Manifold of an Autoencoded Embedding".
 
     An autoencoder embedding, reshaped by UMAP so that local structure becomes cluster
@@ -91,19 +73,16 @@ class N2D(Float32OutputMixin, ClusterMixin, TransformerMixin, BaseEstimator):
     Examples
     --------
     >>> from sklearn.datasets import make_blobs
-    >>> from deepclust.methods import AutoencoderEmbedding
+    >>> from deepclust.methods import RawFeatures
     >>> X, _ = make_blobs(300, n_features=8, centers=3, random_state=0)
-    >>> emb = AutoencoderEmbedding(latent_dim=3, hidden_dims=(32,), epochs=5)
-    >>> N2D(3, embedding=emb, random_state=0).fit(X).labels_.shape
-    (300,)
+    >>> N2D(3, embedding=RawFeatures(), random_state=0).fit(X).predict_proba(X).shape  # UMAP + GMM on the raw data
+    (300, 3)
     """
 
+    _default_is_probabilistic = True  # clusterer=None is a Gaussian mixture
+
     def __init__(self, n_clusters: int = 10, embedding=None, manifold=None, clusterer=None, random_state=None) -> None:
-        self.n_clusters = n_clusters
-        self.embedding = embedding
-        self.manifold = manifold
-        self.clusterer = clusterer
-        self.random_state = random_state
+        store_params(self, locals())
 
     def fit(self, X, y=None):
         """Fit embedding, manifold and mixture on ``X`` (n_samples, n_features); ``y`` is ignored.
@@ -111,8 +90,7 @@ class N2D(Float32OutputMixin, ClusterMixin, TransformerMixin, BaseEstimator):
         ``X`` may be data on disk (a ``.npy``/``.parquet`` path, ``np.memmap``, ...), which the
         autoencoder streams; the manifold learner and the mixture work on the codes in memory.
         """
-        X = check_array_or_disk(X, min_samples=2)
-        k = check_n_clusters(self.n_clusters, X.shape[0], X=X if isinstance(X, np.ndarray) else None)  # on disk: not read twice
+        X, k = self._start_fit(X)
         rng = seed_stream(self.random_state)
         emb_seed, man_seed, clu_seed = draw_seed(rng), draw_seed(rng), draw_seed(rng)
         if self.clusterer is None:
@@ -120,12 +98,9 @@ class N2D(Float32OutputMixin, ClusterMixin, TransformerMixin, BaseEstimator):
         else:
             clusterer = make_clusterer(self.clusterer, k, clu_seed, n_samples=X.shape[0])
         manifold = self._make_manifold(k, man_seed, X.shape[0])
-        embedding = self.embedding
-        if embedding is None:
-            from deepclust.methods.embedding import AutoencoderEmbedding
+        from deepclust.methods.embedding import AutoencoderEmbedding
 
-            embedding = AutoencoderEmbedding(latent_dim=k)
-        self.embedding_, Z = fit_embedding(embedding, emb_seed, X)
+        self.embedding_, Z = self._fit_embedding(X, emb_seed, default=AutoencoderEmbedding(latent_dim=k))
         M = _fit_manifold(manifold, Z)
         self._assigner, self.labels_ = fit_assigner(clusterer, M)
         self.manifold_, self.clusterer_ = manifold, clusterer
@@ -163,60 +138,22 @@ class N2D(Float32OutputMixin, ClusterMixin, TransformerMixin, BaseEstimator):
             self.manifold_ = m
         return self.manifold_
 
-    def transform(self, X) -> np.ndarray:
+    def _embed(self, X) -> np.ndarray:
         """Manifold coordinates of ``X``: (n_samples, n_components), the space the clusters live in."""
-        check_is_fitted(self, "labels_")
-        Z = self.embedding_.transform(as_input_for(self.embedding_, check_array_or_disk(X, n_features=self.n_features_in_, owner=type(self).__name__)))
+        Z = super()._embed(X)
         with warnings.catch_warnings():
             warnings.filterwarnings("ignore", message=".*n_jobs value.*overridden.*")
             return np.asarray(self._manifold().transform(Z), dtype=np.float32)
 
-    def predict(self, X) -> np.ndarray:
-        """Cluster labels for new data; ``predict(X_train)`` equals ``labels_``."""
-        check_is_fitted(self, "labels_")
-        return self._assigner.predict(self.transform(X))
-
-    @available_if(_has_predict_proba)
-    def predict_proba(self, X) -> np.ndarray:
-        """Posterior probabilities of the Gaussian mixture: (n_samples, n_clusters)."""
-        check_is_fitted(self, "labels_")
-        return self._assigner.predict_proba(self.transform(X))
-
-    def save(self, path, *, overwrite: bool = False):
-        """Save to folder ``path`` as JSON + safetensors (no pickle)."""
-        check_is_fitted(self, "labels_")
-        return save_model(self, path, overwrite=overwrite)
-
-    @classmethod
-    def load(cls, path):
-        return load_model(path, expected=cls)
-
-    def _save_state(self):
-        emb_meta, emb_arrays = nested_state(self.embedding_)
-        a_meta, a_arrays = self._assigner.state()
+    def _extra_state(self):
+        meta, arrays = super()._extra_state()
         manifold = self.manifold_ if self.manifold_ is not None else self._manifold_template
-        meta = {
-            "embedding": emb_meta,
-            "assigner": a_meta,
-            "manifold": encode_param(clone(manifold), where="manifold"),
-            "n_features_in": int(self.n_features_in_),
-        }
-        arrays = {
-            **prefixed("embedding", emb_arrays),
-            **prefixed("assigner", a_arrays),
-            "labels": self.labels_,
-            "codes": self._codes,
-            "manifold_train": self.embedding_train_,
-        }
-        return meta, arrays
+        meta = {**meta, "manifold": encode_param(clone(manifold), where="manifold")}
+        return meta, {**arrays, "codes": self._codes, "manifold_train": self.embedding_train_}
 
-    def _load_state(self, meta, arrays):
-        self.embedding_ = restore_nested(meta["embedding"], unprefixed("embedding", arrays))
-        self._assigner = Assigner.from_state(meta["assigner"], unprefixed("assigner", arrays))
-        self.clusterer_ = self._assigner.estimator
+    def _restore_extra(self, meta, arrays):
+        super()._restore_extra(meta, arrays)
         self._manifold_template = decode_param(meta["manifold"])
         self.manifold_ = None
-        self.labels_ = arrays["labels"]
         self._codes = arrays["codes"]
         self.embedding_train_ = arrays["manifold_train"]
-        self.n_features_in_ = int(meta["n_features_in"])

@@ -8,11 +8,12 @@ from sklearn.decomposition import PCA
 from sklearn.utils.validation import check_is_fitted
 
 from deepclust.methods._base import Float32OutputMixin, check_array_2d, draw_seed, seed_stream
-from deepclust.methods._persist import load_model, register_model, save_model
+from deepclust.methods._composite import SavableMixin
+from deepclust.methods._persist import register_model
 
 
 @register_model
-class PCAEmbedding(Float32OutputMixin, TransformerMixin, BaseEstimator):
+class PCAEmbedding(SavableMixin, Float32OutputMixin, TransformerMixin, BaseEstimator):
     """The first ``n_components`` principal components of the (scaled) features.
 
     scikit-learn's :class:`~sklearn.decomposition.PCA`, kept as plain arrays so that a
@@ -41,6 +42,8 @@ class PCAEmbedding(Float32OutputMixin, TransformerMixin, BaseEstimator):
     (50, 2)
     """
 
+    _fitted_attribute = "components_"
+
     def __init__(self, n_components: int = 10, random_state=None) -> None:
         self.n_components = n_components
         self.random_state = random_state
@@ -63,14 +66,6 @@ class PCAEmbedding(Float32OutputMixin, TransformerMixin, BaseEstimator):
         check_is_fitted(self, "components_")
         X = check_array_2d(X, n_features=self.n_features_in_, owner=type(self).__name__)
         return ((X - self.mean_) @ self.components_.T).astype(np.float32)
-
-    def save(self, path, *, overwrite: bool = False):
-        check_is_fitted(self, "components_")
-        return save_model(self, path, overwrite=overwrite)
-
-    @classmethod
-    def load(cls, path):
-        return load_model(path, expected=cls)
 
     def _save_state(self):
         arrays = {"components": self.components_, "mean": self.mean_, "explained_variance_ratio": np.asarray(self.explained_variance_ratio_)}

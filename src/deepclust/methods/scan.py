@@ -7,26 +7,15 @@ from typing import Sequence
 
 import numpy as np
 import torch
-from sklearn.base import BaseEstimator, ClusterMixin, TransformerMixin
 from sklearn.neighbors import NearestNeighbors
-from sklearn.utils.validation import check_is_fitted
 
 from deepclust.heads.scan import SCANHead
-from deepclust.methods._base import (
-    Float32OutputMixin,
-    apply_in_chunks,
-    check_array_2d,
-    draw_seed,
-    resolve_device,
-    resolve_precision,
-    seed_stream,
-    to_tensor,
-    torch_seeded,
-)
-from deepclust.methods._deep import _check_positive, _check_positive_int
-from deepclust.methods._persist import load_model, nested_state, prefixed, register_model, restore_nested, save_model, unprefixed
-from deepclust.methods.clustering import check_n_clusters, fit_embedding
-from deepclust.train import adam, fit_module
+from deepclust.methods._base import draw_seed, resolve_device, resolve_precision, seed_stream, to_tensor, torch_seeded
+from deepclust.methods._composite import CHUNK, EmbeddingClusterer, head_arrays, head_in_chunks, load_head, plain_history, store_params
+from deepclust.methods._deep import ClusteringPhase
+from deepclust.methods._params import POSITIVE_INT, POSITIVE_REAL, Integral, Interval, Real
+from deepclust.methods._persist import prefixed, register_model, unprefixed
+from deepclust.train import adam
 
 logger = logging.getLogger(__name__)
 
@@ -43,7 +32,7 @@ def mine_neighbors(Z: np.ndarray, n_neighbors: int) -> np.ndarray:
 
 
 @register_model
-class SCANClustering(Float32OutputMixin, ClusterMixin, TransformerMixin, BaseEstimator):
+class SCANClustering(EmbeddingClusterer):
     """SCAN: a clustering head trained on nearest neighbours in a self-supervised embedding.
 
     1. Learn the embedding (by default a :class:`ContrastiveEmbedding`) and mine each
@@ -109,48 +98,19 @@ class SCANClustering(Float32OutputMixin, ClusterMixin, TransformerMixin, BaseEst
     classify images without labels. ECCV.
     """
 
-    def __init__(
-        self,
-        n_clusters: int = 10,
-        embedding=None,
-        n_neighbors: int = 20,
-        entropy_weight: float = 5.0,
-        hidden_dims: Sequence[int] = (),
-        epochs: int = 30,
-        self_label_epochs: int = 0,
-        confidence: float = 0.99,
-        batch_size: int = 256,
-        lr: float = 1e-3,
-        precision: str = "float32",
-        device: str = "auto",
-        random_state=None,
-        verbose: bool = False,
-    ) -> None:
-        self.n_clusters = n_clusters
-        self.embedding = embedding
-        self.n_neighbors = n_neighbors
-        self.entropy_weight = entropy_weight
-        self.hidden_dims = hidden_dims
-        self.epochs = epochs
-        self.self_label_epochs = self_label_epochs
-        self.confidence = confidence
-        self.batch_size = batch_size
-        self.lr = lr
-        self.precision = precision
-        self.device = device
-        self.random_state = random_state
-        self.verbose = verbose
+    _reads_disk_input = False
+    _parameter_constraints = {
+        "n_neighbors": POSITIVE_INT,
+        "entropy_weight": [Interval(Real, 0, None, closed="left")],
+        "epochs": POSITIVE_INT,
+        "self_label_epochs": [Interval(Integral, 0, None, closed="left")],
+        "confidence": [Interval(Real, 0, 1, closed="neither")],
+        "batch_size": POSITIVE_INT,
+        "lr": POSITIVE_REAL,
+    }
 
-    def _check_params(self) -> None:
-        _check_positive_int(self, "n_neighbors", "epochs", "batch_size")
-        _check_positive(self, "lr")
-        _check_positive(self, "entropy_weight", allow_zero=True)
-        if not isinstance(self.self_label_epochs, (int, np.integer)) or isinstance(self.self_label_epochs, bool) or self.self_label_epochs < 0:
-            raise ValueError(f"self_label_epochs must be a non-negative integer, got {self.self_label_epochs!r}")
-        if not (isinstance(self.confidence, (int, float)) and 0 < self.confidence < 1):
-            raise ValueError(f"confidence must be in (0, 1), got {self.confidence!r}")
-        if any(not isinstance(h, (int, np.integer)) or h < 1 for h in self.hidden_dims):
-            raise ValueError(f"hidden_dims must be positive integers, got {self.hidden_dims!r}")
+    def __init__(self, n_clusters: int = 10, embedding=None, n_neighbors: int = 20, entropy_weight: float = 5.0, hidden_dims: Sequence[int] = (), epochs: int = 30, self_label_epochs: int = 0, confidence: float = 0.99, batch_size: int = 256, lr: float = 1e-3, precision: str = "float32", device: str = "auto", random_state=None, verbose: bool = False) -> None:
+        store_params(self, locals())
 
     def _default_embedding(self):
         from deepclust.methods.simclr import ContrastiveEmbedding
@@ -159,34 +119,25 @@ class SCANClustering(Float32OutputMixin, ClusterMixin, TransformerMixin, BaseEst
 
     def fit(self, X, y=None):
         """Fit the embedding, mine neighbours, train the head; ``y`` is ignored."""
-        self._check_params()
-        X = check_array_2d(X, min_samples=2)
-        k = check_n_clusters(self.n_clusters, X.shape[0], X=X)
+        X, k = self._start_fit(X)
+        if any(not isinstance(h, (int, np.integer)) or h < 1 for h in self.hidden_dims):
+            raise ValueError(f"hidden_dims must be positive integers, got {self.hidden_dims!r}")
         rng = seed_stream(self.random_state)
         emb_seed, head_seed, init_seed = draw_seed(rng), draw_seed(rng), draw_seed(rng)
         device = resolve_device(self.device)
         autocast = resolve_precision(self.precision, device)
-        embedding = self._default_embedding() if self.embedding is None else self.embedding
-        self.embedding_, Z = fit_embedding(embedding, emb_seed, X)
+        self.embedding_, Z = self._fit_embedding(X, emb_seed)
         nbrs = mine_neighbors(Z, self.n_neighbors)  # (N, k)
         Zt, nt = to_tensor(Z, device), torch.as_tensor(nbrs, dtype=torch.int64, device=device)
         history: dict[str, list] = {}
+        run = dict(batch_size=self.batch_size, autocast_dtype=autocast, verbose=self.verbose)
         with torch_seeded(head_seed, device) as gen:
-            head = SCANHead(Z.shape[1], k, self.hidden_dims).to(device)
+            head = SCANHead(n_clusters=k, latent_dim=Z.shape[1], hidden_dims=self.hidden_dims).to(device)
             head.init_from_embedding(Zt, np.random.default_rng(init_seed))
-            w = float(self.entropy_weight)
-
-            def scan_step(module, batch, state):
-                z, nb = batch  # (B, d), (B, k)
-                pick = torch.randint(0, nb.shape[1], (nb.shape[0],), generator=gen).to(nb.device)
-                return module.loss(z, Zt[nb[torch.arange(nb.shape[0], device=nb.device), pick]], w)
-
-            opts = dict(batch_size=int(self.batch_size), generator=gen, autocast_dtype=autocast, progress=bool(self.verbose))
-            optimizer = adam(head.parameters(), lr=self.lr)
-            state = fit_module(head, scan_step, (Zt, nt), epochs=int(self.epochs), optimizer=optimizer, desc="SCAN", **opts)
-            history["scan"] = state.history
+            phase = ClusteringPhase(NeighbourPairs(Zt, gen, float(self.entropy_weight)), adam(head.parameters(), lr=self.lr), int(self.epochs))
+            history["scan"] = phase.run(head, (Zt, nt), generator=gen, desc="SCAN", **run).history
             if self.self_label_epochs:
-                history["self_label"] = self._self_label(head, Zt, k, optimizer, opts)
+                history["self_label"] = self._self_label(head, Zt, k, phase.optimizer, dict(generator=gen, **run))
         self.head_ = head.eval()
         self.neighbors_ = nbrs
         self.history_ = history
@@ -197,13 +148,13 @@ class SCANClustering(Float32OutputMixin, ClusterMixin, TransformerMixin, BaseEst
             logger.warning("SCAN left %d of %d clusters empty", int((sizes == 0).sum()), k)
         return self
 
-    def _self_label(self, head: SCANHead, Zt: torch.Tensor, k: int, optimizer, opts: dict) -> dict:
+    def _self_label(self, head: SCANHead, Zt: torch.Tensor, k: int, optimizer, run: dict) -> dict:
         """Cross-entropy on confident pseudo-labels, re-chosen every epoch (SCAN step 3)."""
         history: dict[str, list] = {}
         for _ in range(int(self.self_label_epochs)):
             with torch.no_grad():
                 head.eval()
-                probs = torch.cat([head.soft_assign(Zt[i : i + 4096]) for i in range(0, Zt.shape[0], 4096)])
+                probs = torch.cat([head.soft_assign(Zt[i : i + CHUNK]) for i in range(0, Zt.shape[0], CHUNK)])
             conf, target = probs.max(dim=1)
             keep = conf > self.confidence
             n_conf = int(keep.sum())
@@ -213,69 +164,43 @@ class SCANClustering(Float32OutputMixin, ClusterMixin, TransformerMixin, BaseEst
                 break
             counts = torch.bincount(target[keep], minlength=k).float()
             weight = torch.where(counts > 0, counts.sum() / (k * counts.clamp_min(1)), torch.zeros_like(counts))
-
-            def ce(module, batch, state, weight=weight):
-                z, t = batch
-                return torch.nn.functional.cross_entropy(module(z).float(), t, weight=weight)
-
-            st = fit_module(head, ce, (Zt[keep], target[keep]), epochs=1, optimizer=optimizer, desc="self-label", **opts)
+            phase = ClusteringPhase(lambda m, batch, state, weight=weight: m.self_label_loss(*batch, weight), optimizer, 1)
+            st = phase.run(head, (Zt[keep], target[keep]), desc="self-label", **run)
             history.setdefault("loss", []).extend(st.history["loss"])
         return history
 
     def _predict_codes(self, Z: np.ndarray) -> np.ndarray:
-        return apply_in_chunks(self.head_, Z, next(self.head_.parameters()).device).argmax(axis=1).astype(np.int64)
-
-    def transform(self, X) -> np.ndarray:
-        """The embedding of ``X``: (n_samples, latent_dim)."""
-        check_is_fitted(self, "labels_")
-        X = check_array_2d(X, n_features=self.n_features_in_, owner=type(self).__name__)
-        return np.asarray(self.embedding_.transform(X), dtype=np.float32)
-
-    def predict(self, X) -> np.ndarray:
-        """Cluster labels for new data; ``predict(X_train)`` equals ``labels_``."""
-        return self._predict_codes(self.transform(X))
+        return head_in_chunks(self.head_.predict, Z, next(self.head_.parameters()).device).numpy().astype(np.int64)
 
     def predict_proba(self, X) -> np.ndarray:
         """Cluster probabilities of the head: (n_samples, n_clusters)."""
-        Z = self.transform(X)
-        return apply_in_chunks(self.head_.soft_assign, Z, next(self.head_.parameters()).device)
+        Z = self.transform(X)  # checks that the model is fitted
+        return head_in_chunks(self.head_.soft_assign, Z, next(self.head_.parameters()).device).numpy().astype(np.float32)
 
-    def save(self, path, *, overwrite: bool = False):
-        """Save to folder ``path`` as JSON + safetensors (no pickle)."""
-        check_is_fitted(self, "labels_")
-        return save_model(self, path, overwrite=overwrite)
+    def _extra_state(self):
+        head = {"latent_dim": self.head_.latent_dim, "n_clusters": self.head_.n_clusters, "hidden_dims": list(self.head_.hidden_dims)}
+        meta = {"head": head, "history": plain_history(self.history_)}
+        return meta, {**prefixed("head", head_arrays(self.head_)), "neighbors": self.neighbors_}
 
-    @classmethod
-    def load(cls, path):
-        return load_model(path, expected=cls)
-
-    def _save_state(self):
-        emb_meta, emb_arrays = nested_state(self.embedding_)
-        head = {k: v.detach().cpu().numpy() for k, v in self.head_.state_dict().items()}
-        meta = {
-            "embedding": emb_meta,
-            "head": {"latent_dim": self.head_.latent_dim, "n_clusters": self.head_.n_clusters, "hidden_dims": list(self.head_.hidden_dims)},
-            "n_features_in": int(self.n_features_in_),
-            "history": _plain(self.history_),
-        }
-        arrays = {**prefixed("embedding", emb_arrays), **prefixed("head", head), "labels": self.labels_, "neighbors": self.neighbors_}
-        return meta, arrays
-
-    def _load_state(self, meta, arrays):
-        self.embedding_ = restore_nested(meta["embedding"], unprefixed("embedding", arrays))
+    def _restore_extra(self, meta, arrays):
         h = meta["head"]
-        head = SCANHead(h["latent_dim"], h["n_clusters"], h["hidden_dims"])
-        try:
-            head.load_state_dict({k: torch.from_numpy(v.copy()) for k, v in unprefixed("head", arrays).items()})
-        except RuntimeError as exc:
-            raise ValueError(f"saved head weights do not match the saved head: {exc}") from None
-        self.head_ = head.to(resolve_device(self.device)).eval()
-        self.labels_ = arrays["labels"]
+        head = SCANHead(n_clusters=h["n_clusters"], latent_dim=h["latent_dim"], hidden_dims=h["hidden_dims"])
+        self.head_ = load_head(head, unprefixed("head", arrays)).to(resolve_device(self.device))
         self.neighbors_ = arrays["neighbors"]
-        self.n_features_in_ = int(meta["n_features_in"])
         self.history_ = meta.get("history", {})
 
 
-def _plain(history: dict) -> dict:
-    """History as JSON-able lists of numbers."""
-    return {k: _plain(v) if isinstance(v, dict) else [float(x) for x in v] for k, v in history.items()}
+class NeighbourPairs:
+    """SCAN's batch routing: each anchor's codes and one neighbour drawn at random from its list.
+
+    A callable ``(head, batch, state) -> loss terms`` for :func:`deepclust.train.fit_module`;
+    the neighbour is drawn from the loop's own generator, so the run is reproducible.
+    """
+
+    def __init__(self, Z: torch.Tensor, generator: torch.Generator, entropy_weight: float) -> None:
+        self.Z, self.generator, self.entropy_weight = Z, generator, entropy_weight
+
+    def __call__(self, head: SCANHead, batch, state) -> dict[str, torch.Tensor]:
+        z, nb = batch  # (B, d), (B, k)
+        pick = torch.randint(0, nb.shape[1], (nb.shape[0],), generator=self.generator).to(nb.device)
+        return head.loss(z, self.Z[nb[torch.arange(nb.shape[0], device=nb.device), pick]], self.entropy_weight)

@@ -10,15 +10,17 @@ import torch
 from sklearn.utils.validation import check_is_fitted
 from torch import nn
 
-from deepclust.heads.gmm_prior import GMMPrior, vade_loss
-from deepclust.methods._base import check_array_2d, draw_seed, resolve_precision, seed_stream, to_tensor, torch_seeded
-from deepclust.methods._deep import CHUNK, ClusterSizeMonitor, DeepClusteringModel, _check_positive, _check_positive_int, _plain
+from deepclust.heads.gmm_prior import GMMPrior
+from deepclust.heads.modules import VaDEModule
+from deepclust.methods._base import seed_stream
+from deepclust.methods._composite import CHUNK, plain_history, store_params
+from deepclust.methods._deep import ClusteringPhase, ClusterSizeMonitor, DeepClusteringModel
+from deepclust.methods._params import POSITIVE_INT, POSITIVE_REAL, Interval, Real, StrOptions
 from deepclust.methods._persist import register_model
-from deepclust.methods.clustering import check_n_clusters, fit_embedding
 from deepclust.methods.embedding import AutoencoderEmbedding
 from deepclust.methods.vae import VAEEmbedding, check_recon
 from deepclust.nn.vae import VAE, vae_from_autoencoder
-from deepclust.train import Callback, TrainState, fit_module
+from deepclust.train import Callback, TrainState
 from deepclust.train.optim import adam
 
 logger = logging.getLogger(__name__)
@@ -52,12 +54,12 @@ class ClusterSizes(Callback):
     points (a collapsed cluster).
     """
 
-    def __init__(self, X: torch.Tensor, model: nn.ModuleDict, monitor: ClusterSizeMonitor, history: dict) -> None:
+    def __init__(self, X: torch.Tensor, model: VaDEModule, monitor: ClusterSizeMonitor, history: dict) -> None:
         self.X, self.model, self.monitor, self.history = X, model, monitor, history
 
     @torch.no_grad()
     def on_epoch_end(self, state: TrainState) -> None:
-        vae, prior = self.model["vae"], self.model["prior"]
+        vae, prior = self.model.vae, self.model.prior
         was_training = vae.training
         vae.eval()
         try:
@@ -123,20 +125,20 @@ class VaDE(DeepClusteringModel):
         ``reconstruction``, ``kl``, ``lr``, ``seconds``, ``cluster_sizes``,
         ``min_cluster_size``, ``n_empty_clusters``.
     n_iter_ : int
+        Optimiser steps of the VaDE phase.
     n_features_in_ : int
 
     Warns
     -----
     RuntimeWarning
-        Once, if a cluster loses all its points during training.
+        Once, if a mixture component is left with no points (checked after every epoch).
 
     Examples
     --------
-    >>> from sklearn.datasets import make_blobs
+    >>> import numpy as np
     >>> from deepclust.methods import AutoencoderEmbedding
-    >>> X, _ = make_blobs(300, n_features=10, centers=3, random_state=0)
-    >>> emb = AutoencoderEmbedding(latent_dim=3, hidden_dims=(32,), epochs=10)
-    >>> model = VaDE(3, embedding=emb, epochs=5, recon="mse", random_state=0).fit(X)
+    >>> X = np.random.default_rng(0).random((300, 10)).astype("float32")  # in [0, 1]: Bernoulli
+    >>> model = VaDE(3, embedding=AutoencoderEmbedding(latent_dim=3, hidden_dims=(32,), epochs=10), epochs=5, random_state=0).fit(X)
     >>> model.labels_.shape, model.sample(4, cluster=0, random_state=0).shape
     ((300,), (4, 10))
 
@@ -147,133 +149,70 @@ class VaDE(DeepClusteringModel):
     """
 
     _desc = "VaDE"
+    _reads_disk_input = False  # the VAE phase trains in memory
+    _parameter_constraints = {
+        "epochs": POSITIVE_INT,
+        "batch_size": POSITIVE_INT,
+        "lr": POSITIVE_REAL,
+        "lr_decay": [Interval(Real, 0, 1, closed="right")],
+        "decay_every": POSITIVE_INT,
+        "recon": [StrOptions({"bce", "mse"})],
+    }
 
-    def __init__(
-        self,
-        n_clusters: int = 10,
-        embedding=None,
-        epochs: int = 100,
-        batch_size: int = 256,
-        lr: float = 0.002,
-        lr_decay: float = 0.9,
-        decay_every: int = 10,
-        recon: str = "bce",
-        random_state=None,
-        verbose: bool = False,
-    ) -> None:
-        self.n_clusters = n_clusters
-        self.embedding = embedding
-        self.epochs = epochs
-        self.batch_size = batch_size
-        self.lr = lr
-        self.lr_decay = lr_decay
-        self.decay_every = decay_every
-        self.recon = recon
-        self.random_state = random_state
-        self.verbose = verbose
-
-    def _check_params(self) -> None:
-        _check_positive_int(self, "epochs", "batch_size", "decay_every")
-        _check_positive(self, "lr", "lr_decay")
-        if self.lr_decay > 1:
-            raise ValueError(f"lr_decay must be in (0, 1], got {self.lr_decay!r}")
-        check_recon(self.recon)
+    def __init__(self, n_clusters: int = 10, embedding=None, epochs: int = 100, batch_size: int = 256, lr: float = 0.002, lr_decay: float = 0.9, decay_every: int = 10, recon: str = "bce", random_state=None, verbose: bool = False) -> None:
+        store_params(self, locals())
 
     def _make_head(self, n_clusters: int, latent_dim: int) -> GMMPrior:
         return GMMPrior(n_clusters, latent_dim)
 
-    def fit(self, X, y=None):
-        """Pretrain (or load) the autoencoder, initialise the prior by a GMM, train VaDE; ``y`` is ignored.
+    def _start_fit(self, X, *, n_clusters=None):
+        X, k = super()._start_fit(X, n_clusters=n_clusters)
+        check_recon(self.recon, X)  # "bce" needs data in [0, 1]
+        if not isinstance(self.embedding, (type(None), AutoencoderEmbedding, str, os.PathLike)):
+            raise ValueError(f"VaDE starts from a pretrained autoencoder: pass an AutoencoderEmbedding or the path of a saved one, got {type(self.embedding).__name__}")
+        return X, k
 
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-            In [0, 1] for ``recon="bce"``.
-        y : ignored
-
-        Returns
-        -------
-        self
-        """
-        self._check_params()
-        X = check_array_2d(X, min_samples=2)
-        check_recon(self.recon, X)
-        k = check_n_clusters(self.n_clusters, X.shape[0], X=X)
-        rng = seed_stream(self.random_state)
-        emb_seed, head_seed, train_seed = draw_seed(rng), draw_seed(rng), draw_seed(rng)
-        embedding = self._default_embedding() if self.embedding is None else self.embedding
-        if not isinstance(embedding, (AutoencoderEmbedding, str, os.PathLike)):
-            raise ValueError(f"VaDE starts from a pretrained autoencoder: pass an AutoencoderEmbedding or the path of a saved one, got {type(embedding).__name__}")
-        emb, Z = fit_embedding(embedding, emb_seed, X)
+    def _pretrained(self, emb) -> None:
         if not isinstance(emb, AutoencoderEmbedding):
             raise ValueError(f"VaDE starts from a pretrained autoencoder, but the saved embedding is a {type(emb).__name__}")
-        pretrain_history = {f"pretrain_{key}": list(v) for key, v in getattr(emb, "history_", {}).items()}
 
-        # The VAE has the pretrained autoencoder's network: the MLP, a spec (saved with the model),
-        # or the user's own modules (trained in memory; not savable, as for the autoencoder).
-        network = emb.network if getattr(emb, "_arch", {}).get("type") != "module" else emb.autoencoder_
-        vemb = VAEEmbedding(latent_dim=emb.latent_dim, hidden_dims=tuple(emb.hidden_dims), network=network, recon=self.recon, precision=emb.precision, device=emb.device)
-        arch, _ = vemb._architecture(X.shape[1])
+    def _build_module(self, emb, Z: np.ndarray, k: int, head_seed: int, device: torch.device) -> tuple[VaDEModule, torch.Tensor]:
+        """The pretrained autoencoder's weights in a VAE (new log-variance layer), and a prior
+        fitted as a diagonal GMM to the pretrained codes ``Z`` (Jiang et al. 2017, Sec. 4)."""
+        vemb = _vae_embedding_like(emb, self.recon)
+        arch = vemb._architecture(emb.n_features_in_)[0]
         arch["latent_dim"] = int(Z.shape[1])
-        recon = self.recon
+        self._pending_embedding = (vemb, arch)  # filled with the trained VAE by _fitted_embedding
+        vae = _vae_from(emb.autoencoder_, arch)
+        prior = self._make_head(k, Z.shape[1])
+        labels = prior.init_from_embedding(torch.from_numpy(Z), np.random.default_rng(head_seed))
+        with torch.no_grad():
+            # Start each posterior at the prior's typical component variance, the optimum of
+            # the KL term for a point that belongs clearly to one component.
+            vae.logvar_layer.bias.copy_(prior.log_vars.mean(dim=0).to(device))
+        return VaDEModule(vae, prior.to(device), recon=self.recon), labels.to(device)
+
+    def _clustering_phase(self, module: VaDEModule, X: torch.Tensor, init_labels: torch.Tensor, autocast_dtype: torch.dtype | None = None) -> ClusteringPhase:
         history: dict[str, list] = {}
-        monitor = ClusterSizeMonitor(k, type(self).__name__, history)
+        monitor = ClusterSizeMonitor(module.prior.n_clusters, type(self).__name__, history)
+        optimizer = adam(module.parameters(), lr=float(self.lr), eps=1e-4)
+        return ClusteringPhase(
+            loss_fn=lambda m, batch, state: m(batch[0]),
+            optimizer=optimizer,
+            epochs=int(self.epochs),
+            callbacks=[StepDecay(optimizer, int(self.decay_every), float(self.lr_decay)), ClusterSizes(X, module, monitor, history)],
+            history=history,
+        )
 
-        def loss_fn(module: nn.ModuleDict, batch, state: TrainState):
-            x = batch[0]
-            x_hat, mu, logvar, z = module["vae"](x)
-            return vade_loss(x, x_hat, mu, logvar, module["prior"], z=z, recon=recon)
-
-        device = next(emb.autoencoder_.parameters()).device
-        # Inside the seeded block: building layers and the reparameterisation noise draw from
-        # a forked copy of the global torch RNG.
-        with torch_seeded(train_seed, device) as gen:
-            vae = self._vae_from(emb.autoencoder_, arch)
-            prior = self._make_head(k, Z.shape[1])
-            prior.init_from_embedding(torch.from_numpy(Z), np.random.default_rng(head_seed))
-            with torch.no_grad():
-                # Start each posterior at the prior's typical component variance, the optimum of
-                # the KL term for a point that belongs clearly to one component.
-                vae.logvar_layer.bias.copy_(prior.log_vars.mean(dim=0).to(device))
-            model = nn.ModuleDict({"vae": vae, "prior": prior.to(device)})
-            Xt = to_tensor(X, device)
-            optimizer = adam(model.parameters(), lr=float(self.lr), eps=1e-4)
-            callbacks = [StepDecay(optimizer, int(self.decay_every), float(self.lr_decay)), ClusterSizes(Xt, model, monitor, history)]
-            state = fit_module(
-                model,
-                loss_fn,
-                (Xt,),
-                epochs=int(self.epochs),
-                batch_size=int(self.batch_size),
-                optimizer=optimizer,
-                generator=gen,
-                callbacks=callbacks,
-                autocast_dtype=resolve_precision(emb.precision, device),
-                progress=bool(self.verbose),
-                desc=self._desc,
-            )
-        vemb._set_network(vae, arch, _plain(state.history))
-        self.embedding_ = vemb
-        self.head_ = prior.cpu().eval()
-        self.n_features_in_ = X.shape[1]
-        self.n_iter_ = int(state.step)
-        self.stop_reason_ = state.stop_reason
-        self.history_ = {**pretrain_history, **_plain(state.history), **_plain(history)}
-        self._set_fitted(self.embedding_.transform(X))
-        return self
+    def _fitted_embedding(self, emb, module: VaDEModule, n_features: int, state: TrainState) -> VAEEmbedding:
+        """A fitted :class:`VAEEmbedding` holding the trained VAE: ``transform`` gives posterior means."""
+        vemb, arch = self.__dict__.pop("_pending_embedding")
+        vemb._set_network(module.vae, arch, plain_history(state.history))
+        return vemb
 
     @staticmethod
-    def _vae_from(autoencoder: nn.Module, arch: dict) -> VAE:
-        """The pretrained autoencoder's weights in a VAE of the savable architecture ``arch``."""
-        source = vae_from_autoencoder(autoencoder, output=arch["output"])
-        if arch["type"] == "module-vae":  # the user's own modules: no savable architecture to rebuild
-            return source.to(next(autoencoder.parameters()).device)
-        vae = VAEEmbedding._build(arch)
-        try:
-            vae.load_state_dict(source.state_dict())
-        except RuntimeError as exc:
-            raise ValueError(f"VaDE needs the autoencoder of AutoencoderEmbedding; its weights do not fit the VAE built from it: {exc}") from None
-        return vae.to(next(autoencoder.parameters()).device)
+    def _head_of(module: VaDEModule) -> GMMPrior:
+        return module.prior
 
     def sample(self, n_samples: int = 1, cluster: int | None = None, random_state=None) -> np.ndarray:
         """Generate data from the model: ``c ~ pi`` (or ``c = cluster``), ``z ~ N(mu_c, sigma_c^2)``, decode.
@@ -304,3 +243,34 @@ class VaDE(DeepClusteringModel):
         comps = rng.choice(K, size=int(n_samples), p=pi / pi.sum()) if cluster is None else np.full(int(n_samples), int(cluster))
         z = means[comps] + stds[comps] * rng.standard_normal((int(n_samples), means.shape[1]))
         return self.embedding_.inverse_transform(z.astype(np.float32))
+
+
+# -- the one place VaDE meets VAEEmbedding's internals ----------------------------------------
+# VaDE's result is saved as a VAEEmbedding (embedding/*) so that transform, inverse_transform
+# and save/load are that class's. Building one around a VAE trained elsewhere needs its
+# architecture record (``_architecture``, ``_build``) and ``_set_network``; these three calls
+# are kept here so that a public constructor on VAEEmbedding replaces them in one place.
+def _vae_embedding_like(emb: AutoencoderEmbedding, recon: str) -> VAEEmbedding:
+    """An unfitted VAEEmbedding with the pretrained autoencoder's public settings."""
+    # The autoencoder's network: the MLP, a spec (saved with the model), or the user's own
+    # modules (trained in memory; not savable, as for the autoencoder).
+    network = emb.network if not _is_user_module(emb) else emb.autoencoder_
+    return VAEEmbedding(latent_dim=emb.latent_dim, hidden_dims=tuple(emb.hidden_dims), network=network, recon=recon, precision=emb.precision, device=emb.device)
+
+
+def _is_user_module(emb: AutoencoderEmbedding) -> bool:
+    """The network is the user's own torch modules (an Autoencoder or an (encoder, decoder) pair)."""
+    return isinstance(emb.network, (nn.Module, tuple, list))
+
+
+def _vae_from(autoencoder: nn.Module, arch: dict) -> VAE:
+    """The pretrained autoencoder's weights in a VAE of the savable architecture ``arch``."""
+    source = vae_from_autoencoder(autoencoder, output=arch["output"])
+    if arch["type"] == "module-vae":  # the user's own modules: no savable architecture to rebuild
+        return source.to(next(autoencoder.parameters()).device)
+    vae = VAEEmbedding._build(arch)
+    try:
+        vae.load_state_dict(source.state_dict())
+    except RuntimeError as exc:
+        raise ValueError(f"VaDE needs the autoencoder of AutoencoderEmbedding; its weights do not fit the VAE built from it: {exc}") from None
+    return vae.to(next(autoencoder.parameters()).device)
