@@ -106,6 +106,12 @@ def test_run_description_is_what_resume_compares():
                    "scale": "standard", "preprocess": [], "epochs": 2, "k_range": "default"}
 
 
+@pytest.mark.parametrize("field, value", [("n_clusters", 0), ("n_clusters", "many"), ("checkpoint_every", 0), ("n_bootstrap", -1)])
+def test_config_names_a_bad_value(field, value):
+    with pytest.raises(ValueError, match=f"{field} must be .*{value!r}"):
+        RunConfig(**{field: value})
+
+
 def test_seed_plan():
     assert RunConfig(seeds=[4]).seed_plan().seed == 4 and RunConfig(seeds=[4]).seed_plan().seeds is None
     plan = RunConfig(seed=9, seeds=[2, 3]).seed_plan()

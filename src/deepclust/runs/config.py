@@ -95,6 +95,17 @@ class RunConfig:
     technical: str | Sequence[str] | None = None
     biological: str | Sequence[str] | None = None
 
+    def __post_init__(self) -> None:
+        # Only what no later step checks; the method, scale and steps are validated by the steps.
+        k = self.n_clusters
+        if not (k is None or k == "auto" or (isinstance(k, (int, np.integer)) and not isinstance(k, bool) and k >= 1)):
+            raise ValueError(f"n_clusters must be a positive integer, 'auto' or None, got {k!r}")
+        every = self.checkpoint_every
+        if every is not None and (isinstance(every, bool) or not isinstance(every, (int, np.integer)) or every < 1):
+            raise ValueError(f"checkpoint_every must be a positive integer or None, got {every!r}")
+        if isinstance(self.n_bootstrap, bool) or not isinstance(self.n_bootstrap, (int, np.integer)) or self.n_bootstrap < 0:
+            raise ValueError(f"n_bootstrap must be a non-negative integer, got {self.n_bootstrap!r}")
+
     @property
     def options(self) -> dict:
         """The autoencoder options, a fresh dict (empty when none were given)."""

@@ -48,7 +48,9 @@ def fit_run(dataset: Dataset, config: RunConfig | None = None, /, **settings) ->
     Examples
     --------
     >>> from deepclust.datasets import load_dataset
-    >>> result = fit_run(load_dataset("digits"), method="kmeans", out=tmp / "run", plot=False)  # doctest: +SKIP
+    >>> result = fit_run(load_dataset("digits"), method="kmeans", out="runs/digits-kmeans", plot=False)  # doctest: +SKIP
+    >>> result.metrics["scaling"]["scale"]  # images are kept as they are  # doctest: +SKIP
+    'none'
     """
     cfg = RunConfig(**settings) if config is None else replace(config, **settings)
     return run_pipeline(dataset, cfg)
