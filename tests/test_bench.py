@@ -138,7 +138,7 @@ def test_shared_pretraining_is_fitted_once_and_equals_the_methods_own(tmp_path, 
     # the pretraining time, and the labels are those of a standalone fit with the same seed.
     from deepclust.datasets import load_table
     from deepclust.methods import build_method
-    from deepclust.preprocess import fit_scaling
+    from deepclust.runs.data import plan_preprocessing
 
     emb = {"epochs": 3, "hidden_dims": [8], "latent_dim": 2, "batch_size": 32}
     methods = [
@@ -158,7 +158,7 @@ def test_shared_pretraining_is_fitted_once_and_equals_the_methods_own(tmp_path, 
     from deepclust.methods import load_model
 
     data = load_table(blobs_csv, label_column="label")
-    X, _ = fit_scaling("standard", data.X)
+    X = plan_preprocessing(data, "auto").fit_transform(data)  # the cell's data step, as deepclust fit's
     own = build_method("ae-kmeans", 3, 0, **emb).fit(X)
     np.testing.assert_array_equal(load_model(folders[0]).transform(X), own.embedding_.transform(X))
     from deepclust.metrics import cluster_accuracy

@@ -16,6 +16,27 @@ class _Parser(argparse.ArgumentParser):
         sys.stderr.write(f"deepclust: error: {message} (see 'deepclust {self.prog.split()[-1]} --help')\n")
         raise SystemExit(_EXIT_USAGE)
 
+    def format_help(self) -> str:
+        # Help texts generated from the method registry are made only when help is shown:
+        # importing the registry imports torch, which every other command line would pay for.
+        for action in self._actions:
+            lazy = getattr(action, "lazy_help", None)
+            if lazy is not None:
+                action.help, action.lazy_help = lazy(), None
+        return super().format_help()
+
+
+def _method_arg(p: argparse.ArgumentParser, what: str) -> None:
+    """``--method``, its help listing the registry's methods (see README: the method table)."""
+
+    def listing() -> str:
+        from deepclust.methods.registry import METHODS
+
+        return f"{what}: {', '.join(METHODS)} (default: n2d)"
+
+    action = p.add_argument("--method", default="n2d", help=f"{what} (default: n2d)")
+    action.lazy_help = listing
+
 
 def _positive_int(text: str) -> int:
     try:
@@ -65,88 +86,58 @@ def _data_args(p: argparse.ArgumentParser, *, required: bool) -> None:
     p.add_argument("--covariates", default=None, help="CSV of per-sample covariates (batch, plate, sex, ...), first column the sample ID; joined onto the data's metadata")
 
 
-def build_parser() -> argparse.ArgumentParser:
-    from deepclust._version import __version__
+def _model_args(p: argparse.ArgumentParser, *, what: str) -> None:
+    """The options ``fit`` and ``select-k`` share: the method, its data preparation, its training and the k sweep."""
+    _method_arg(p, what)
+    p.add_argument("--seed", type=int, default=0, help="random seed (default: 0); the same seed gives the same labels on CPU")
+    p.add_argument("--scale", default="auto", choices=["auto", "none", "standard", "minmax"], help="feature scaling before the model (auto: chosen from the data; metrics.json says what and why)")
+    p.add_argument("--preprocess", default=None, help="preprocessing steps before --scale, e.g. 'log1p,combat:batch=plate_batch,select:mad=100' (see README: Omics preprocessing)")
+    p.add_argument("--epochs", type=_positive_int, default=None, help="autoencoder epochs; the pretraining for dec, idec, dcn and vade (default: 100)")
+    p.add_argument("--batch-size", type=_positive_int, default=None, help="autoencoder batch size (default: 256)")
+    p.add_argument("--latent-dim", type=_positive_int, default=None, help="autoencoder code size (default: 10; n2d: the number of clusters)")
+    p.add_argument("--network", default=None, help="network spec (JSON or YAML) for the autoencoder, e.g. examples/networks/conv_mnist.json")
+    p.add_argument("--lr", type=float, default=None, help="Adam learning rate (default: 1e-3)")
+    p.add_argument("--device", default=None, help="auto (CUDA when present), cpu, cuda or cuda:N (default: auto)")
+    p.add_argument("--precision", default=None, choices=["auto", "float32", "bf16"], help="training arithmetic (default: auto)")
+    p.add_argument("--augment", default=None, help="training-time augmentation of the autoencoder for small cohorts, e.g. 'noise=0.1,mixup=0.2,marginal=0.1'")
+    p.add_argument("--quiet", action="store_true", help="no progress bars or log messages")
+    p.add_argument("--k-range", type=_k_range_arg, default=None, help="k swept by --n-clusters auto / select-k, e.g. 2-12 or 2,4,8 (default: 2-12)")
+    p.add_argument("--bootstrap", type=int, default=10, help="bootstrap resamples per k for the stability criterion of the sweep (default: 10)")
 
-    parser = _Parser(prog="deepclust", description="Deep clustering: data to labels, metrics, plot and a saved model.")
-    parser.add_argument("--version", action="version", version=f"deepclust {__version__}")
-    sub = parser.add_subparsers(dest="command", parser_class=_Parser)
 
+def _add_fit(sub) -> None:
     fit = sub.add_parser("fit", help="cluster a dataset and write a run folder", description="Cluster a dataset; with no arguments, N2D on the bundled digits into a new folder under runs/.")
     _data_args(fit, required=False)
-    fit.add_argument("--method", default="n2d", help="kmeans, gmm, gmm-diag, agglomerative, umap-gmm, ae-kmeans, ae-gmm, ae-agglomerative, n2d, dec, idec, dcn, vae-kmeans, vae-gmm, vade, simclr-kmeans, simclr-gmm, simclr-n2d, simclr-scan, simclr-leiden, leiden, mae-kmeans, mae-gmm, pca-kmeans, pca-gmm (default: n2d)")
+    _model_args(fit, what="method")
     fit.add_argument("--n-clusters", type=_n_clusters_arg, default=None, help="number of clusters, or 'auto' to choose it by a k sweep (see --k-range); default: number of reference classes")
     fit.add_argument("--out", default=None, help="output folder (default: a new folder under runs/)")
     fit.add_argument("--overwrite", action="store_true", help="replace an existing output folder once the new run is complete")
-    fit.add_argument("--seed", type=int, default=0, help="random seed (default: 0); the same seed gives the same labels on CPU")
-    fit.add_argument("--scale", default="auto", choices=["auto", "none", "standard", "minmax"], help="feature scaling before the model (auto: none for images, standard otherwise)")
-    fit.add_argument("--epochs", type=_positive_int, default=None, help="autoencoder epochs; the pretraining for dec, idec, dcn and vade (default: 100)")
-    fit.add_argument("--batch-size", type=_positive_int, default=None, help="autoencoder batch size (default: 256)")
-    fit.add_argument("--latent-dim", type=_positive_int, default=None, help="autoencoder code size (default: 10; n2d: the number of clusters)")
-    fit.add_argument("--network", default=None, help="network spec (JSON or YAML) for the autoencoder, e.g. examples/networks/conv_mnist.json")
-    fit.add_argument("--lr", type=float, default=None, help="Adam learning rate (default: 1e-3)")
-    fit.add_argument("--device", default=None, help="auto (CUDA when present), cpu, cuda or cuda:N (default: auto)")
-    fit.add_argument("--precision", default=None, choices=["auto", "float32", "bf16"], help="training arithmetic (default: auto)")
-    fit.add_argument("--quiet", action="store_true", help="no progress bars or log messages")
-    fit.add_argument("--k-range", type=_k_range_arg, default=None, help="k swept by --n-clusters auto, e.g. 2-12 or 2,4,8 (default: 2-12)")
-    fit.add_argument("--bootstrap", type=int, default=10, help="bootstrap resamples per k for the stability criterion of --n-clusters auto (default: 10)")
     fit.add_argument("--seeds", type=_seeds_arg, default=None, help="fit once per seed, e.g. 0-9: stability.json, consensus labels, unstable clusters flagged")
     fit.add_argument("--explain", action="store_true", help="also explain the clusters (explain/: feature tests, covariates, heatmap)")
     fit.add_argument("--report", action="store_true", help="also write report.html into the run folder")
     fit.add_argument("--write-h5ad", default=None, metavar="PATH", help=".h5ad input: write a copy with obs['deepclust'], obsm['X_deepclust'] and uns['deepclust'] to PATH")
     fit.add_argument("--checkpoint-every", type=_positive_int, default=None, metavar="N", help="write training checkpoints every N epochs to OUT.partial-checkpoints/ (removed when the run succeeds)")
     fit.add_argument("--resume", action="store_true", help="continue an interrupted run from its checkpoints: repeat its command (same --out) with --resume")
-    fit.add_argument("--preprocess", default=None, help="preprocessing steps before --scale, e.g. 'log1p,combat:batch=plate_batch,select:mad=100' (see README: Omics preprocessing)")
     fit.add_argument("--technical", default=None, help="metadata columns of technical covariates to test the clusters against, e.g. plate_batch,run_order2 (or 'auto')")
     fit.add_argument("--biological", default=None, help="metadata columns of biological covariates to compare with, e.g. h_cohort,e3_sex (or 'auto')")
-    fit.add_argument("--augment", default=None, help="training-time augmentation of the autoencoder for small cohorts, e.g. 'noise=0.1,mixup=0.2,marginal=0.1'")
     fit.add_argument("--confounders", default=None, choices=["auto"], help="'auto': test the dataset's own technical and biological covariates (the exposome has defaults)")
 
-    pred = sub.add_parser("predict", help="label new data with a saved model", description="Label new data with a saved model (a run folder or its model/ folder).")
-    pred.add_argument("--model", required=True, help="a run folder written by 'deepclust fit', or its model/ folder")
-    _data_args(pred, required=True)
-    pred.add_argument("--out", default="predictions.csv", help="CSV to write: sample_id, cluster (default: predictions.csv)")
-    pred.add_argument("--overwrite", action="store_true", help="replace an existing output file")
-    pred.add_argument("--quiet", action="store_true")
 
-    ds = sub.add_parser("datasets", help="list the datasets and whether each is available locally")
-    ds.add_argument("--data-dir", default=None)
-
-    bench = sub.add_parser(
-        "bench", help="run a benchmark grid (datasets x methods x seeds) or report results",
-        description="Run the cells of a benchmark config that are not finished yet (each in its own process), "
-        "or with --report aggregate results files into report.md and report.html.",
-    )
-    bench.add_argument("config", nargs="?", help="benchmark config (TOML)")
-    bench.add_argument("--report", nargs="+", metavar="RESULTS", help="results CSV files to aggregate instead of running")
-    bench.add_argument("--out", default=None, help="folder for report.md and report.html (default: beside the first results file)")
-    bench.add_argument("--title", default=None, help="report title")
-    bench.add_argument("--dry-run", action="store_true", help="list the cells that would run")
-    bench.add_argument("--quiet", action="store_true")
-
+def _add_select_k(sub) -> None:
     sk = sub.add_parser(
         "select-k", help="sweep the number of clusters on a method's embedding and choose one",
-        description="Learn the method's embedding once (raw methods: the scaled features), cluster it for every k in --k-range, "
-        "score silhouette, Davies-Bouldin, Calinski-Harabasz, GMM BIC and bootstrap stability (mean ARI), and choose k: the highest "
-        "silhouette among k with stability >= 0.8, the smallest k within 0.01 of it; if no k is that stable, the most stable k.",
+        description="Prepare the data as 'fit' does (--preprocess, then --scale), learn the method's embedding once (raw methods: "
+        "the prepared features), cluster it for every k in --k-range, score silhouette, Davies-Bouldin, Calinski-Harabasz, GMM BIC and "
+        "bootstrap stability (mean ARI), and choose k: the highest silhouette among k with stability >= 0.8, the smallest k within "
+        "0.01 of it; if no k is that stable, the most stable k. 'fit --n-clusters auto' chooses k by the same step.",
     )
     _data_args(sk, required=False)
-    sk.add_argument("--method", default="n2d", help="method whose embedding and clusterer are swept (default: n2d)")
-    sk.add_argument("--k-range", type=_k_range_arg, default=None, help="e.g. 2-12 or 2,4,8 (default: 2-12)")
-    sk.add_argument("--bootstrap", type=int, default=10, help="bootstrap resamples per k (default: 10)")
+    _model_args(sk, what="method whose embedding and clusterer are swept")
     sk.add_argument("--out", default=None, help="folder for select_k.csv, select_k.png and select_k.json (default: a new folder under runs/)")
     sk.add_argument("--overwrite", action="store_true")
-    sk.add_argument("--seed", type=int, default=0)
-    sk.add_argument("--scale", default="auto", choices=["auto", "none", "standard", "minmax"])
-    sk.add_argument("--epochs", type=_positive_int, default=None, help="autoencoder epochs (default: 100)")
-    sk.add_argument("--batch-size", type=_positive_int, default=None)
-    sk.add_argument("--latent-dim", type=_positive_int, default=None, help="autoencoder code size (default: 10)")
-    sk.add_argument("--network", default=None)
-    sk.add_argument("--lr", type=float, default=None)
-    sk.add_argument("--device", default=None)
-    sk.add_argument("--precision", default=None, choices=["auto", "float32", "bf16"])
-    sk.add_argument("--quiet", action="store_true")
 
+
+def _add_explain(sub) -> None:
     ex = sub.add_parser(
         "explain", help="explain the clusters of a run: feature tests, covariate associations, heatmap",
         description="Per cluster, rank the features by a one-vs-rest Mann-Whitney U test (BH q-values, Cliff's delta, log2 fold change "
@@ -171,10 +162,50 @@ def build_parser() -> argparse.ArgumentParser:
     ex.add_argument("--out", default=None, help="output folder (default: RUN_DIR/explain, replaced)")
     ex.add_argument("--quiet", action="store_true")
 
+
+def _add_others(sub) -> None:
+    """predict, datasets and bench."""
+    pred = sub.add_parser("predict", help="label new data with a saved model", description="Label new data with a saved model (a run folder or its model/ folder).")
+    pred.add_argument("--model", required=True, help="a run folder written by 'deepclust fit', or its model/ folder")
+    _data_args(pred, required=True)
+    pred.add_argument("--out", default="predictions.csv", help="CSV to write: sample_id, cluster (default: predictions.csv)")
+    pred.add_argument("--overwrite", action="store_true", help="replace an existing output file")
+    pred.add_argument("--quiet", action="store_true")
+
+    ds = sub.add_parser("datasets", help="list the datasets and whether each is available locally")
+    ds.add_argument("--data-dir", default=None)
+
+    bench = sub.add_parser(
+        "bench", help="run a benchmark grid (datasets x methods x seeds) or report results",
+        description="Run the cells of a benchmark config that are not finished yet (each in its own process), "
+        "or with --report aggregate results files into report.md and report.html.",
+    )
+    bench.add_argument("config", nargs="?", help="benchmark config (TOML)")
+    bench.add_argument("--report", nargs="+", metavar="RESULTS", help="results CSV files to aggregate instead of running")
+    bench.add_argument("--out", default=None, help="folder for report.md and report.html (default: beside the first results file)")
+    bench.add_argument("--title", default=None, help="report title")
+    bench.add_argument("--dry-run", action="store_true", help="list the cells that would run")
+    bench.add_argument("--quiet", action="store_true")
+
+
+def _add_report(sub) -> None:
     rep = sub.add_parser("report", help="write one self-contained HTML report of a run folder", description="Write RUN_DIR/report.html: metrics, embeddings, contingency, training curves, k sweep, stability, explanation, images, training animation; images embedded.")
     rep.add_argument("run", help="a run folder written by 'deepclust fit'")
     rep.add_argument("--out", default=None, help="HTML file to write (default: RUN_DIR/report.html)")
     rep.add_argument("--quiet", action="store_true")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from deepclust._version import __version__
+
+    parser = _Parser(prog="deepclust", description="Deep clustering: data to labels, metrics, plot and a saved model.")
+    parser.add_argument("--version", action="version", version=f"deepclust {__version__}")
+    sub = parser.add_subparsers(dest="command", parser_class=_Parser)
+    _add_fit(sub)
+    _add_others(sub)
+    _add_select_k(sub)
+    _add_explain(sub)
+    _add_report(sub)
     return parser
 
 
@@ -210,8 +241,6 @@ def _reads_missing(args) -> bool:
 
 def _data_source(args) -> dict:
     """How the data were loaded, for metrics.json: 'deepclust explain' and 'report' reload them."""
-    import os
-
     data = args.data
     if os.path.exists(str(data)):
         data = os.path.abspath(str(data))
@@ -229,6 +258,26 @@ def _print_metrics(metrics: dict) -> None:
         print(f"{k:<{width}}  {v:.4f}" if isinstance(v, float) else f"{k:<{width}}  {v}")
 
 
+def _run_config(args, **settings):
+    """The run configuration of ``fit`` / ``select-k`` from their shared options, plus ``settings``."""
+    from deepclust.runs import RunConfig
+
+    options = {
+        "epochs": args.epochs,
+        "batch_size": args.batch_size,
+        "latent_dim": args.latent_dim,
+        "lr": args.lr,
+        "network": args.network,
+        "device": args.device,
+        "precision": args.precision,
+        "verbose": not args.quiet,
+        "augment": _augment(args.augment),
+    }
+    return RunConfig(method=args.method, seed=args.seed, scale=args.scale, preprocess=args.preprocess, autoencoder_options=options,
+                     k_range=args.k_range, n_bootstrap=args.bootstrap, progress=not args.quiet, out=args.out, overwrite=args.overwrite,
+                     **settings)
+
+
 def _cmd_fit(args) -> int:
     import warnings
 
@@ -242,39 +291,13 @@ def _cmd_fit(args) -> int:
     data = _load(args)
     if args.write_h5ad is not None and not str(args.data).lower().endswith(".h5ad"):
         raise ValueError(f"--write-h5ad needs .h5ad input data, got --data {args.data!r}")
-    options = {
-        "epochs": args.epochs,
-        "batch_size": args.batch_size,
-        "latent_dim": args.latent_dim,
-        "lr": args.lr,
-        "network": args.network,
-        "device": args.device,
-        "precision": args.precision,
-        "verbose": not args.quiet,
-        "augment": _augment(args.augment),
-    }
+    cfg = _run_config(
+        args, n_clusters=args.n_clusters, checkpoint_every=args.checkpoint_every, resume=args.resume, seeds=args.seeds,
+        explain=args.explain, data_source=_data_source(args),
+        technical=args.technical or args.confounders, biological=args.biological or args.confounders,
+    )
     try:
-        result = fit_run(
-            data,
-            method=args.method,
-            n_clusters=args.n_clusters,
-            out=args.out,
-            seed=args.seed,
-            scale=args.scale,
-            overwrite=args.overwrite,
-            autoencoder_options=options,
-            checkpoint_every=args.checkpoint_every,
-            resume=args.resume,
-            k_range=args.k_range,
-            seeds=args.seeds,
-            explain=args.explain,
-            progress=not args.quiet,
-            data_source=_data_source(args),
-            n_bootstrap=args.bootstrap,
-            preprocess=args.preprocess,
-            technical=args.technical or args.confounders,
-            biological=args.biological or args.confounders,
-        )
+        result = fit_run(data, cfg)
     except KeyboardInterrupt:
         if args.out is None or not (args.checkpoint_every or args.resume):
             raise
@@ -286,6 +309,18 @@ def _cmd_fit(args) -> int:
         distributed.shutdown()
     if not main:  # rank 0 prints and writes
         return 0
+    _print_fit(result)
+    if args.report:
+        from deepclust.reporting import write_report
+
+        print(f"wrote {write_report(result.out_dir, progress=not args.quiet)}")
+    if args.write_h5ad is not None:
+        _write_h5ad(args, result)
+    print(f"wrote {result.out_dir}")
+    return 0
+
+
+def _print_fit(result) -> None:
     if result.resumed_phases:
         print(f"resumed from checkpoints ({len(result.resumed_phases)} training phase(s) restored)")
     doc = result.metrics
@@ -299,47 +334,32 @@ def _cmd_fit(args) -> int:
         st = doc["stability"]
         unstable = ", ".join(map(str, st["unstable_clusters"])) or "none"
         print(f"seeds {st['seeds']}: mean pairwise ARI {st['mean_pairwise_ari']:.3f}; labels are the consensus; model from seed {st['model_seed']}; unstable clusters: {unstable}")
-    if args.report:
-        from deepclust.reporting import write_report
 
-        print(f"wrote {write_report(result.out_dir, progress=not args.quiet)}")
-    if args.write_h5ad is not None:
-        from deepclust.datasets import write_h5ad_result
 
-        params = {k: doc[k] for k in ("method", "n_clusters", "seed", "scale", "deepclust_version") if k in doc}
-        params["run_folder"] = str(result.out_dir)
-        params["source"] = {k: v for k, v in {"layer": args.layer, "obsm": args.obsm}.items() if v is not None}
-        write_h5ad_result(args.data, args.write_h5ad, labels=result.labels, embedding=result.embedding, params=params, metrics=doc["metrics"], overwrite=args.overwrite)
-        print(f"wrote {args.write_h5ad}")
-    print(f"wrote {result.out_dir}")
-    return 0
+def _write_h5ad(args, result) -> None:
+    from deepclust.datasets import write_h5ad_result
+
+    doc = result.metrics
+    params = {k: doc[k] for k in ("method", "n_clusters", "seed", "scale", "deepclust_version") if k in doc}
+    params["run_folder"] = str(result.out_dir)
+    params["source"] = {k: v for k, v in {"layer": args.layer, "obsm": args.obsm}.items() if v is not None}
+    write_h5ad_result(args.data, args.write_h5ad, labels=result.labels, embedding=result.embedding, params=params, metrics=doc["metrics"], overwrite=args.overwrite)
+    print(f"wrote {args.write_h5ad}")
 
 
 def _cmd_select_k(args) -> int:
-    from deepclust._io import atomic_directory, atomic_write_json
-    from deepclust.model_selection import DEFAULT_K_RANGE
-    from deepclust.model_selection._fit import select_k_for_method
-    from deepclust.preprocess import fit_scaling
-    from deepclust.runs import default_out_dir
+    from deepclust.runs import select_k_run
 
     data = _load(args)
-    scale = args.scale if args.scale != "auto" else ("none" if data.image_shape is not None else "standard")
-    X, _ = fit_scaling(scale, data.X)
-    options = {"epochs": args.epochs, "batch_size": args.batch_size, "latent_dim": args.latent_dim, "lr": args.lr,
-               "network": args.network, "device": args.device, "precision": args.precision, "verbose": not args.quiet}
-    k_range = args.k_range or list(range(DEFAULT_K_RANGE[0], DEFAULT_K_RANGE[1] + 1))
-    out = args.out or default_out_dir(data.name, f"{args.method}-select-k")
-    with atomic_directory(out, overwrite=args.overwrite) as tmp:
-        result, _, _ = select_k_for_method(X, args.method, seed=args.seed, k_range=k_range, embedding_options=options, n_bootstrap=args.bootstrap, progress=not args.quiet)
-        result.write(tmp)
-        atomic_write_json(tmp / "select_k.json", {"dataset": data.name, "method": args.method, "seed": args.seed, "scale": scale, **result.to_dict()})
+    run = select_k_run(data, _run_config(args))
+    result = run.result
     import pandas as pd
 
     with pd.option_context("display.width", 120, "display.max_columns", 20):
         print(result.table.round(4).to_string(index=False))
     print(f"chosen k = {result.k}: {result.reason}")
     print(f"rule: {result.rule}")
-    print(f"wrote {out}")
+    print(f"wrote {run.out_dir}")
     return 0
 
 
@@ -415,8 +435,6 @@ def _cmd_datasets(args) -> int:
 
 
 def _cmd_bench(args) -> int:
-    from pathlib import Path
-
     if args.report:
         from deepclust.bench import load_config, write_report
 

@@ -15,32 +15,29 @@ MARKER = "DEEPCLUST_RESULT "
 
 
 def run_cell(spec: dict) -> dict:
-    """Fit and score one (dataset, method, seed); returns metrics, seconds and peak memory."""
+    """Fit and score one (dataset, method, seed); returns metrics, seconds and peak memory.
+
+    The data are preprocessed and scaled by the run pipeline's own step
+    (:func:`deepclust.runs.data.plan_preprocessing`), as ``deepclust fit`` does.
+    """
     import numpy as np
 
     from deepclust.bench._results import peak_rss_mb
     from deepclust.datasets import load_dataset
     from deepclust.methods import build_method
     from deepclust.metrics import evaluate
-    from deepclust.preprocess import Preprocessor, ends_with_scaling, fit_scaling
+    from deepclust.runs.data import plan_preprocessing, resolve_n_clusters
 
     d = spec["dataset"]
     data = load_dataset(d["name"] or d["path"], subset=d.get("subset", "all"), **d.get("options", {}))
     if data.y is None:
         raise ValueError(f"dataset {data.name!r} has no reference labels; a benchmark needs them for scoring")
-    k = d.get("n_clusters") or int(len(np.unique(data.y)))
-    scale = d.get("scale", "auto")
-    if scale == "auto":
-        scale = "none" if data.image_shape is not None else "standard"
-    steps = d.get("preprocess") or []
-    if steps and d.get("scale", "auto") == "auto" and ends_with_scaling(steps):
-        scale = "none"
+    k = resolve_n_clusters(d.get("n_clusters"), data)
+    # batch correction etc. read the metadata, never the reference labels
+    prep = plan_preprocessing(data, d.get("scale", "auto"), d.get("preprocess") or [])
     estimator = build_method(spec["method"]["name"], k, spec["seed"], image_shape=data.image_shape, **spec["method"].get("params", {}))
     t0 = time.perf_counter()
-    if steps:  # batch correction etc. (reads the metadata, never the reference labels)
-        X = Preprocessor(list(steps) + ([scale] if scale != "none" else [])).fit_transform(data.X, data.metadata)
-    else:
-        X, _ = fit_scaling(scale, data.X)
+    X = prep.fit_transform(data)
     pretrain_seconds = 0.0
     if spec["method"].get("pretrain") == "shared":
         path, pretrain_seconds = shared_pretraining(estimator, X, spec["seed"], spec["pretrain_dir"], d.get("key") or data.name)

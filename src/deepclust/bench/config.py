@@ -118,6 +118,72 @@ def _check_method_options(i: int, spec: MethodSpec) -> None:
             raise ValueError(f"methods[{i}] ({spec.key}): {exc}") from None
 
 
+def _read_config(config) -> tuple[dict, Path | None]:
+    """(the config's table, its file or None)."""
+    if isinstance(config, dict):
+        return config, None
+    if not isinstance(config, (str, Path)):
+        raise ValueError(f"config must be a path or a dict, got {type(config).__name__}")
+    source = Path(config)
+    if not source.is_file():
+        raise FileNotFoundError(f"benchmark config {str(source)!r} does not exist")
+    try:
+        return tomllib.loads(source.read_text(encoding="utf-8")), source
+    except tomllib.TOMLDecodeError as exc:
+        raise ValueError(f"benchmark config {str(source)!r} is not valid TOML: {exc}") from None
+
+
+def _dataset_spec(i: int, d: dict, source: Path | None) -> DatasetSpec:
+    """``datasets[i]`` validated; a relative path is relative to the config file."""
+    _check_keys(d, _DATASET, f"datasets[{i}]")
+    if "name" not in d and "path" not in d:
+        raise ValueError(f"datasets[{i}] needs a `name` (registered dataset) or a `path` (file)")
+    key = d.get("label") or d.get("name") or Path(d["path"]).stem
+    opts = {k: d[k] for k in ("label_column", "id_column", "transpose", "table") if k in d}
+    path = d.get("path")
+    if path is not None and source is not None and not Path(path).is_absolute():
+        path = str((source.parent / path).resolve())
+    ds_seeds = d.get("seeds")
+    if ds_seeds is not None:
+        ds_seeds = tuple(parse_seeds(ds_seeds) if isinstance(ds_seeds, str) else [int(x) for x in ds_seeds])
+    extra = {}
+    if "preprocess" in d:
+        from deepclust.preprocess import Preprocessor
+
+        extra["preprocess"] = tuple(Preprocessor(d["preprocess"]).specs)  # a bad step fails here, not in every cell
+    for role in ("technical", "biological"):
+        if role in d:
+            value = d[role]
+            extra[role] = tuple(value.split(",") if isinstance(value, str) else (str(v) for v in value))
+    return DatasetSpec(key, d.get("name") if path is None else None, path, d.get("subset", "all"), d.get("scale", "auto"), opts, d.get("n_clusters"), ds_seeds, **extra)
+
+
+def _method_spec(i: int, m: dict, datasets: list[DatasetSpec]) -> MethodSpec:
+    """``methods[i]`` validated against the registry and the grid's datasets."""
+    from deepclust.methods import METHODS
+
+    _check_keys(m, _METHOD, f"methods[{i}]")
+    if "name" not in m:
+        raise ValueError(f"methods[{i}] needs a `name`")
+    if m["name"] not in METHODS:
+        hint = difflib.get_close_matches(m["name"], list(METHODS), n=1)
+        extra = f" (did you mean {hint[0]!r}?)" if hint else ""
+        raise ValueError(f"methods[{i}]: unknown method {m['name']!r}{extra}; known methods: {', '.join(METHODS)}")
+    per = m.get("per_dataset", {})
+    keys = {d.key for d in datasets}
+    for dk in per:
+        if dk not in keys:
+            raise ValueError(f"methods[{i}].per_dataset names dataset {dk!r}, which is not in the grid ({', '.join(sorted(keys))})")
+    pretrain = m.get("pretrain", "own")
+    if pretrain not in ("own", "shared"):
+        raise ValueError(f"methods[{i}].pretrain must be 'own' or 'shared', got {pretrain!r}")
+    if pretrain == "shared" and not METHODS[m["name"]].deep:
+        raise ValueError(f"methods[{i}]: {m['name']!r} has no autoencoder to pretrain, so pretrain = 'shared' does not apply")
+    spec = MethodSpec(m.get("label") or m["name"], m["name"], dict(m.get("params", {})), {k: dict(v) for k, v in per.items()}, pretrain)
+    _check_method_options(i, spec)
+    return spec
+
+
 def load_config(config: str | Path | dict) -> BenchConfig:
     """Parse and validate a benchmark config from a TOML file or a dict.
 
@@ -127,72 +193,14 @@ def load_config(config: str | Path | dict) -> BenchConfig:
         Unknown keys (with a did-you-mean), missing datasets or methods, duplicate names,
         per-dataset overrides for a dataset that is not in the grid.
     """
-    source = None
-    if isinstance(config, (str, Path)):
-        source = Path(config)
-        if not source.is_file():
-            raise FileNotFoundError(f"benchmark config {str(source)!r} does not exist")
-        try:
-            raw = tomllib.loads(source.read_text(encoding="utf-8"))
-        except tomllib.TOMLDecodeError as exc:
-            raise ValueError(f"benchmark config {str(source)!r} is not valid TOML: {exc}") from None
-    elif isinstance(config, dict):
-        raw = config
-    else:
-        raise ValueError(f"config must be a path or a dict, got {type(config).__name__}")
+    raw, source = _read_config(config)
     _check_keys(raw, _TOP, "the benchmark config")
     if not raw.get("datasets"):
         raise ValueError("the benchmark config has no [[datasets]]")
     if not raw.get("methods"):
         raise ValueError("the benchmark config has no [[methods]]")
-
-    datasets = []
-    for i, d in enumerate(raw["datasets"]):
-        _check_keys(d, _DATASET, f"datasets[{i}]")
-        if "name" not in d and "path" not in d:
-            raise ValueError(f"datasets[{i}] needs a `name` (registered dataset) or a `path` (file)")
-        key = d.get("label") or d.get("name") or Path(d["path"]).stem
-        opts = {k: d[k] for k in ("label_column", "id_column", "transpose", "table") if k in d}
-        path = d.get("path")
-        if path is not None and source is not None and not Path(path).is_absolute():
-            path = str((source.parent / path).resolve())
-        ds_seeds = d.get("seeds")
-        if ds_seeds is not None:
-            ds_seeds = tuple(parse_seeds(ds_seeds) if isinstance(ds_seeds, str) else [int(x) for x in ds_seeds])
-        extra = {}
-        if "preprocess" in d:
-            from deepclust.preprocess import Preprocessor
-
-            extra["preprocess"] = tuple(Preprocessor(d["preprocess"]).specs)  # a bad step fails here, not in every cell
-        for role in ("technical", "biological"):
-            if role in d:
-                value = d[role]
-                extra[role] = tuple(value.split(",") if isinstance(value, str) else (str(v) for v in value))
-        datasets.append(DatasetSpec(key, d.get("name") if path is None else None, path, d.get("subset", "all"), d.get("scale", "auto"), opts, d.get("n_clusters"), ds_seeds, **extra))
-
-    methods = []
-    for i, m in enumerate(raw["methods"]):
-        _check_keys(m, _METHOD, f"methods[{i}]")
-        if "name" not in m:
-            raise ValueError(f"methods[{i}] needs a `name`")
-        from deepclust.methods import METHODS
-
-        if m["name"] not in METHODS:
-            hint = difflib.get_close_matches(m["name"], list(METHODS), n=1)
-            extra = f" (did you mean {hint[0]!r}?)" if hint else ""
-            raise ValueError(f"methods[{i}]: unknown method {m['name']!r}{extra}; known methods: {', '.join(METHODS)}")
-        per = m.get("per_dataset", {})
-        keys = {d.key for d in datasets}
-        for dk in per:
-            if dk not in keys:
-                raise ValueError(f"methods[{i}].per_dataset names dataset {dk!r}, which is not in the grid ({', '.join(sorted(keys))})")
-        pretrain = m.get("pretrain", "own")
-        if pretrain not in ("own", "shared"):
-            raise ValueError(f"methods[{i}].pretrain must be 'own' or 'shared', got {pretrain!r}")
-        if pretrain == "shared" and not METHODS[m["name"]].deep:
-            raise ValueError(f"methods[{i}]: {m['name']!r} has no autoencoder to pretrain, so pretrain = 'shared' does not apply")
-        methods.append(MethodSpec(m.get("label") or m["name"], m["name"], dict(m.get("params", {})), {k: dict(v) for k, v in per.items()}, pretrain))
-        _check_method_options(i, methods[-1])
+    datasets = [_dataset_spec(i, d, source) for i, d in enumerate(raw["datasets"])]
+    methods = [_method_spec(i, m, datasets) for i, m in enumerate(raw["methods"])]
 
     for what, items in (("dataset", [d.key for d in datasets]), ("method", [m.key for m in methods])):
         dup = {x for x in items if items.count(x) > 1}

@@ -23,10 +23,10 @@ def _encoder(module):
     """The encoding function of a training module, or None when it has none."""
     if hasattr(module, "encode"):
         return module.encode
-    if isinstance(module, torch.nn.ModuleDict):
-        for key in ("autoencoder", "vae"):
-            if key in module and hasattr(module[key], "encode"):
-                return module[key].encode
+    if isinstance(module, torch.nn.ModuleDict):  # a network and its clustering head: the part that encodes
+        for part in module.values():
+            if hasattr(part, "encode"):
+                return part.encode
     return None
 
 

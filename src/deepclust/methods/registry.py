@@ -6,6 +6,13 @@ constructor parameters go to it; the autoencoder's (``epochs``, ``batch_size``, 
 ``lr``, ...) go to its embedding unless the estimator has a parameter of that name (DEC's
 ``lr`` is its clustering-phase rate), and an ``embedding`` table sets embedding options
 explicitly.
+
+The registry is the only place that knows facts about methods: whether a method trains a
+network (:attr:`MethodSpec.deep`), which clusterer its k sweep uses
+(:meth:`MethodSpec.clusterer_for_sweep`), whether it labels each point by its nearest centre
+(:attr:`MethodSpec.nearest_centre`), whether it reads on-disk data block by block
+(:attr:`MethodSpec.streams`). Other modules ask it instead of matching names; the CLI help
+and the README's method table (:func:`methods_table`) are generated from it.
 """
 
 from __future__ import annotations
@@ -33,16 +40,56 @@ from deepclust.methods.vae import VAEClustering, VAEEmbedding
 
 @dataclass(frozen=True)
 class MethodSpec:
+    """One method name and the facts other modules need about it.
+
+    Parameters
+    ----------
+    name : str
+        The name users give (``--method NAME``).
+    description : str
+        One line for the CLI help and the README's method table.
+    cls : type
+        The estimator class.
+    fixed : dict
+        Constructor arguments that define the method (``clusterer="kmeans"``).
+    embedding : callable or None
+        Builds the default embedding from options; None for methods that train no network.
+    latent_is_k : bool, default=False
+        N2D: ``latent_dim`` defaults to the number of clusters.
+    sweep_clusterer : {"kmeans", "gmm", "agglomerative", ...} or None, default=None
+        The clusterer whose k a sweep (``n_clusters="auto"``, ``deepclust select-k``) chooses:
+        the one the method itself ends with. None: the method's fixed ``clusterer``, else k-means
+        (the nearest-centre heads of DEC, IDEC, DCN, and the graph and SCAN methods).
+    nearest_centre : bool, default=False
+        The fitted model labels each point by its nearest centre in the representation
+        (k-means, DEC, IDEC, DCN), so the report can draw the centres' regions.
+    """
+
     name: str
     description: str
     cls: type
-    fixed: dict = field(default_factory=dict)  # constructor arguments that define the method
-    embedding: Callable[..., object] | None = None  # builds the default embedding from options
-    latent_is_k: bool = False  # N2D: latent_dim defaults to the number of clusters
+    fixed: dict = field(default_factory=dict)
+    embedding: Callable[..., object] | None = None
+    latent_is_k: bool = False
+    sweep_clusterer: str | None = None
+    nearest_centre: bool = False
 
     @property
     def deep(self) -> bool:
+        """Whether the method trains a network (its embedding)."""
         return self.embedding is not None
+
+    @property
+    def streams(self) -> bool:
+        """Whether the method's training reads on-disk data block by block (declared by the embedding class)."""
+        return self.deep and bool(getattr(self.embedding, "_streams_input", False))
+
+    def clusterer_for_sweep(self) -> str:
+        """The clusterer name a k sweep of this method uses (see ``sweep_clusterer``)."""
+        if self.sweep_clusterer is not None:
+            return self.sweep_clusterer
+        fixed = self.fixed.get("clusterer")
+        return fixed if isinstance(fixed, str) else "kmeans"
 
 
 METHODS: dict[str, MethodSpec] = {}
@@ -55,30 +102,30 @@ def register_method(spec: MethodSpec) -> MethodSpec:
 
 
 for _spec in [
-    MethodSpec("kmeans", "k-means (k-means++, 10 inits) on the features", RawClustering, {"clusterer": "kmeans"}),
+    MethodSpec("kmeans", "k-means (k-means++, 10 inits) on the (scaled) features", RawClustering, {"clusterer": "kmeans"}, nearest_centre=True),
     MethodSpec("gmm", "full-covariance Gaussian mixture on the features", RawClustering, {"clusterer": "gmm"}),
     MethodSpec("gmm-diag", "diagonal-covariance Gaussian mixture on the features (high-dimensional data)", RawClustering, {"clusterer": "gmm-diag"}),
-    MethodSpec("umap-gmm", "UMAP (n_neighbors=20, min_dist=0, k dims) on the features, then a full GMM: N2D without the autoencoder", N2D, {"embedding": RawFeatures()}),
+    MethodSpec("umap-gmm", "UMAP (`n_neighbors=20, min_dist=0`, k dims) on the features, then a full GMM: N2D without the autoencoder", N2D, {"embedding": RawFeatures()}, sweep_clusterer="gmm"),
     MethodSpec("agglomerative", "Ward agglomerative clustering on the features", RawClustering, {"clusterer": "agglomerative"}),
-    MethodSpec("ae-kmeans", "autoencoder, then k-means on its codes", AutoencoderClustering, {"clusterer": "kmeans"}, AutoencoderEmbedding),
-    MethodSpec("ae-gmm", "autoencoder, then a Gaussian mixture on its codes", AutoencoderClustering, {"clusterer": "gmm"}, AutoencoderEmbedding),
-    MethodSpec("ae-agglomerative", "autoencoder, then Ward agglomerative clustering", AutoencoderClustering, {"clusterer": "agglomerative"}, AutoencoderEmbedding),
-    MethodSpec("n2d", "N2D: autoencoder, UMAP (n_neighbors=20, min_dist=0, k dims), full GMM", N2D, {}, AutoencoderEmbedding, latent_is_k=True),
-    MethodSpec("dec", "DEC (Xie et al. 2016): pretrained autoencoder, Student-t soft assignment, KL to a sharpened target", DEC, {}, AutoencoderEmbedding),
-    MethodSpec("idec", "IDEC (Guo et al. 2017): DEC plus the reconstruction loss (gamma=0.1)", IDEC, {}, AutoencoderEmbedding),
-    MethodSpec("vae-kmeans", "variational autoencoder, then k-means on its latent means", VAEClustering, {"clusterer": "kmeans"}, VAEEmbedding),
+    MethodSpec("ae-kmeans", "MLP autoencoder d-500-500-2000-10, then k-means on its codes", AutoencoderClustering, {"clusterer": "kmeans"}, AutoencoderEmbedding, nearest_centre=True),
+    MethodSpec("ae-gmm", "MLP autoencoder d-500-500-2000-10, then a full Gaussian mixture on its codes", AutoencoderClustering, {"clusterer": "gmm"}, AutoencoderEmbedding),
+    MethodSpec("ae-agglomerative", "MLP autoencoder d-500-500-2000-10, then Ward agglomerative clustering on its codes", AutoencoderClustering, {"clusterer": "agglomerative"}, AutoencoderEmbedding),
+    MethodSpec("n2d", "N2D (McConville et al. 2020): autoencoder d-500-500-2000-k, UMAP (`n_neighbors=20, min_dist=0`, k dims), full-covariance GMM", N2D, {}, AutoencoderEmbedding, latent_is_k=True, sweep_clusterer="gmm"),
+    MethodSpec("dec", "DEC (Xie et al. 2016): pretrained autoencoder, Student-t soft assignment, KL to the sharpened target, stops when fewer than 0.1% of labels change", DEC, {}, AutoencoderEmbedding, nearest_centre=True),
+    MethodSpec("idec", "IDEC (Guo et al. 2017): DEC plus the reconstruction loss (gamma=0.1)", IDEC, {}, AutoencoderEmbedding, nearest_centre=True),
+    MethodSpec("vae-kmeans", "variational autoencoder, then k-means on its latent means", VAEClustering, {"clusterer": "kmeans"}, VAEEmbedding, nearest_centre=True),
     MethodSpec("vae-gmm", "variational autoencoder, then a Gaussian mixture on its latent means", VAEClustering, {"clusterer": "gmm"}, VAEEmbedding),
-    MethodSpec("vade", "VaDE (Jiang et al. 2017): VAE with a learned GMM prior, from a pretrained autoencoder", VaDE, {}, AutoencoderEmbedding),
-    MethodSpec("dcn", "DCN (Yang et al. 2017): reconstruction plus a k-means loss with running-average centroids", DCN, {}, AutoencoderEmbedding),
-    MethodSpec("leiden", "Leiden communities of a kNN graph of the features (resolution searched for k communities)", LeidenClustering),
-    MethodSpec("simclr-kmeans", "contrastive (SimCLR) embedding, then k-means", AutoencoderClustering, {"clusterer": "kmeans"}, ContrastiveEmbedding),
+    MethodSpec("vade", "VaDE (Jiang et al. 2017): VAE with a learned GMM prior, initialised from a pretrained autoencoder", VaDE, {}, AutoencoderEmbedding, sweep_clusterer="gmm"),
+    MethodSpec("dcn", "DCN (Yang et al. 2017): reconstruction plus a k-means loss with running-average centroid updates", DCN, {}, AutoencoderEmbedding, nearest_centre=True),
+    MethodSpec("leiden", "Leiden communities of a kNN graph of the features, resolution searched for k communities (needs `pip install \"deepclust[graph]\"`)", LeidenClustering),
+    MethodSpec("simclr-kmeans", "contrastive (SimCLR) embedding, then k-means", AutoencoderClustering, {"clusterer": "kmeans"}, ContrastiveEmbedding, nearest_centre=True),
     MethodSpec("simclr-gmm", "contrastive (SimCLR) embedding, then a Gaussian mixture", AutoencoderClustering, {"clusterer": "gmm"}, ContrastiveEmbedding),
     MethodSpec("simclr-n2d", "contrastive (SimCLR) embedding, then UMAP (k dims) and a full GMM as in N2D", N2D, {}, ContrastiveEmbedding),
-    MethodSpec("simclr-scan", "contrastive (SimCLR) embedding, then a SCAN clustering head on its nearest neighbours", SCANClustering, {}, ContrastiveEmbedding),
-    MethodSpec("simclr-leiden", "contrastive (SimCLR) embedding, then Leiden communities of its kNN graph", LeidenClustering, {}, ContrastiveEmbedding),
-    MethodSpec("mae-kmeans", "masked-reconstruction autoencoder, then k-means", AutoencoderClustering, {"clusterer": "kmeans"}, MaskedEmbedding),
-    MethodSpec("mae-gmm", "masked-reconstruction autoencoder, then a Gaussian mixture", AutoencoderClustering, {"clusterer": "gmm"}, MaskedEmbedding),
-    MethodSpec("pca-kmeans", "10 principal components, then k-means: the linear baseline", AutoencoderClustering, {"clusterer": "kmeans", "embedding": PCAEmbedding(10)}),
+    MethodSpec("simclr-scan", "contrastive (SimCLR) embedding, then a SCAN clustering head trained on its nearest neighbours (optionally self-labelled)", SCANClustering, {}, ContrastiveEmbedding),
+    MethodSpec("simclr-leiden", "contrastive (SimCLR) embedding, then Leiden communities of its kNN graph (needs `pip install \"deepclust[graph]\"`)", LeidenClustering, {}, ContrastiveEmbedding),
+    MethodSpec("mae-kmeans", "masked-reconstruction (MAE-style) autoencoder, then k-means", AutoencoderClustering, {"clusterer": "kmeans"}, MaskedEmbedding, nearest_centre=True),
+    MethodSpec("mae-gmm", "masked-reconstruction (MAE-style) autoencoder, then a Gaussian mixture", AutoencoderClustering, {"clusterer": "gmm"}, MaskedEmbedding),
+    MethodSpec("pca-kmeans", "10 principal components, then k-means: the linear baseline", AutoencoderClustering, {"clusterer": "kmeans", "embedding": PCAEmbedding(10)}, nearest_centre=True),
     MethodSpec("pca-gmm", "10 principal components, then a full Gaussian mixture", AutoencoderClustering, {"clusterer": "gmm", "embedding": PCAEmbedding(10)}),
 ]:
     register_method(_spec)
@@ -148,3 +195,37 @@ def build_method(name: str, n_clusters: int, seed, *, embedding: dict | None = N
             emb_opts.setdefault("latent_dim", n_clusters)
         kwargs["embedding"] = spec.embedding(**emb_opts)
     return spec.cls(n_clusters=n_clusters, random_state=seed, **kwargs)
+
+
+def assigns_to_nearest_centre(estimator) -> bool:
+    """Whether a fitted ``estimator`` labels each point by its nearest centre.
+
+    Asks the estimator's clusterer when it has one (the composed methods: its kind is
+    ``"centroids"`` for k-means), else the registry's :attr:`MethodSpec.nearest_centre` of the
+    methods built on the estimator's class (DEC, IDEC, DCN).
+    """
+    assigner = getattr(estimator, "_assigner", None)
+    if assigner is not None:
+        return assigner.kind == "centroids"
+    specs = [spec for spec in METHODS.values() if type(estimator) is spec.cls]
+    return bool(specs) and all(spec.nearest_centre for spec in specs)
+
+
+def methods_table() -> str:
+    """The README's method table, in markdown, generated from :data:`METHODS`.
+
+    Returns
+    -------
+    str
+        A header and one row per method: name, description, whether it trains a network,
+        and the clusterer its k sweep uses; ends with a newline.
+
+    Examples
+    --------
+    >>> methods_table().splitlines()[0]
+    '| name | what | trains a network | k sweep clusters with |'
+    """
+    rows = ["| name | what | trains a network | k sweep clusters with |", "|---|---|---|---|"]
+    for spec in METHODS.values():
+        rows.append(f"| `{spec.name}` | {spec.description} | {'yes' if spec.deep else 'no'} | {spec.clusterer_for_sweep()} |")
+    return "\n".join(rows) + "\n"

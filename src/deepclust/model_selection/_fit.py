@@ -23,21 +23,13 @@ __all__ = ["SeedFits", "fit_seeds", "select_k_for_method", "sweep_clusterer"]
 def sweep_clusterer(method: str, n_dims: int) -> str:
     """The clusterer whose k a method's sweep chooses: the one the method itself uses.
 
-    Gaussian-mixture methods (n2d, umap-gmm, gmm, ae-gmm, vae-gmm, vade) sweep with a GMM
-    (diagonal above 32 dimensions, where full covariances cost too much), agglomerative ones
-    with Ward linkage, and the rest (k-means and the nearest-centre heads of DEC, IDEC, DCN)
-    with k-means.
+    The registry says which (:meth:`deepclust.methods.registry.MethodSpec.clusterer_for_sweep`);
+    a Gaussian mixture becomes a diagonal one above 32 dimensions, where full covariances
+    cost too much.
     """
     from deepclust.methods.registry import METHODS
 
-    spec = METHODS[method]
-    fixed = spec.fixed.get("clusterer")
-    if isinstance(fixed, str):
-        name = fixed
-    elif method in ("n2d", "umap-gmm", "vade"):
-        name = "gmm"
-    else:
-        name = "kmeans"
+    name = METHODS[method].clusterer_for_sweep()
     if name == "gmm" and n_dims > 32:
         name = "gmm-diag"
     return name

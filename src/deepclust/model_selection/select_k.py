@@ -151,7 +151,7 @@ def select_k(
     Hennig (2007). Cluster-wise assessment of cluster stability. CSDA 52, 258-271.
     Fang & Wang (2012). Selection of the number of clusters via the bootstrap method. CSDA 56, 468-477.
     """
-    from deepclust.methods._base import check_array_2d, draw_seed, seed_stream
+    from deepclust.methods._base import check_array_2d, seed_stream
 
     Z = check_array_2d(Z, name="Z", min_samples=3).astype(np.float64)
     n = Z.shape[0]
@@ -166,39 +166,43 @@ def select_k(
         raise ValueError(f"stability_threshold must be in [0, 1], got {stability_threshold!r}")
     rng = seed_stream(random_state)
     cov = "full" if Z.shape[1] <= 32 else "diag"  # full covariances in high dimension are mostly penalty
-    rows = []
     iterator = ks
     if progress:
         from tqdm.auto import tqdm
 
         iterator = tqdm(ks, desc="select k", unit="k", leave=False)
-    for k in iterator:
-        seed = draw_seed(rng)
-        _, labels = _cluster(clusterer, k, seed, Z)
-        gmm = GaussianMixture(n_components=k, covariance_type=cov, random_state=seed, reg_covar=1e-5).fit(Z)
-        scores = []
-        for _ in range(n_bootstrap):
-            idx = rng.integers(0, n, size=min(n, max_samples))
-            assigner, _ = _cluster(clusterer, k, draw_seed(rng), Z[idx])
-            scores.append(ari(labels, assigner.predict(Z)))
-        rows.append(
-            {
-                "k": k,
-                "silhouette": silhouette(Z, labels, sample_size=5000, random_state=seed),
-                "davies_bouldin": davies_bouldin(Z, labels),
-                "calinski_harabasz": calinski_harabasz(Z, labels),
-                "bic": float(gmm.bic(Z)),
-                "stability": float(np.mean(scores)) if scores else np.nan,
-                "stability_sd": float(np.std(scores)) if scores else np.nan,
-                "smallest_cluster": int(np.bincount(np.unique(labels, return_inverse=True)[1]).min()),
-            }
-        )
+    rows = [_score_k(clusterer, k, Z, rng, n_bootstrap=n_bootstrap, max_samples=max_samples, cov=cov) for k in iterator]
     table = pd.DataFrame(rows)
     k, reason = _choose(table, stability_threshold, tie_tolerance, use_stability=n_bootstrap > 0)
     rule = RULE.format(threshold=stability_threshold, tol=tie_tolerance)
     settings = {"k_range": ks, "clusterer": clusterer if isinstance(clusterer, str) else type(clusterer).__name__,
                 "n_bootstrap": int(n_bootstrap), "bic_covariance": cov}
     return SelectKResult(table=table, k=k, rule=rule, reason=reason, threshold=stability_threshold, settings=settings)
+
+
+def _score_k(clusterer, k: int, Z: np.ndarray, rng, *, n_bootstrap: int, max_samples: int, cov: str) -> dict:
+    """One row of the sweep's table: cluster ``Z`` into ``k``, score it, resample it ``n_bootstrap`` times."""
+    from deepclust.methods._base import draw_seed
+
+    n = Z.shape[0]
+    seed = draw_seed(rng)
+    _, labels = _cluster(clusterer, k, seed, Z)
+    gmm = GaussianMixture(n_components=k, covariance_type=cov, random_state=seed, reg_covar=1e-5).fit(Z)
+    scores = []
+    for _ in range(n_bootstrap):
+        idx = rng.integers(0, n, size=min(n, max_samples))
+        assigner, _ = _cluster(clusterer, k, draw_seed(rng), Z[idx])
+        scores.append(ari(labels, assigner.predict(Z)))
+    return {
+        "k": k,
+        "silhouette": silhouette(Z, labels, sample_size=5000, random_state=seed),
+        "davies_bouldin": davies_bouldin(Z, labels),
+        "calinski_harabasz": calinski_harabasz(Z, labels),
+        "bic": float(gmm.bic(Z)),
+        "stability": float(np.mean(scores)) if scores else np.nan,
+        "stability_sd": float(np.std(scores)) if scores else np.nan,
+        "smallest_cluster": int(np.bincount(np.unique(labels, return_inverse=True)[1]).min()),
+    }
 
 
 def _choose(table: pd.DataFrame, threshold: float, tol: float, *, use_stability: bool) -> tuple[int, str]:

@@ -36,22 +36,24 @@ def write_npz(path: str | Path, **arrays) -> None:
 
 
 def nearest_centre_model(estimator) -> bool:
-    """Whether the model labels a point by its nearest centre in the representation."""
-    assigner = getattr(estimator, "_assigner", None)
-    if assigner is not None:
-        return assigner.kind == "centroids"
-    head = getattr(estimator, "head_", None)
-    return head is not None and type(head).__name__ in ("StudentTHead", "KMeansHead")
+    """Whether the model labels a point by its nearest centre in the representation (the registry knows)."""
+    from deepclust.methods.registry import assigns_to_nearest_centre
+
+    return assigns_to_nearest_centre(estimator)
 
 
-def write_embedding_2d(path: str | Path, Z: np.ndarray, labels: np.ndarray, *, estimator=None, y_true=None) -> None:
-    """Write ``embedding_2d.npz`` (see the module docstring)."""
+def write_embedding_2d(path: str | Path, Z: np.ndarray, labels: np.ndarray, *, estimator=None, y_true=None, nearest_centre: bool | None = None) -> None:
+    """Write ``embedding_2d.npz`` (see the module docstring).
+
+    ``nearest_centre`` says whether the model assigns points to their nearest centre (the
+    registry's fact for the run's method); None asks :func:`nearest_centre_model`.
+    """
     Z = np.asarray(Z, dtype=np.float32)
     arrays: dict[str, np.ndarray] = {"cluster": np.asarray(labels, dtype=np.int64)}
     if Z.shape[1] == 2:
         arrays["coords"], arrays["projection"] = Z, np.array("identity")
         centers = getattr(estimator, "cluster_centers_", None)
-        if estimator is not None and centers is not None and np.shape(centers) == (int(np.max(estimator.labels_)) + 1, 2) and nearest_centre_model(estimator):
+        if estimator is not None and centers is not None and np.shape(centers) == (int(np.max(estimator.labels_)) + 1, 2) and (nearest_centre if nearest_centre is not None else nearest_centre_model(estimator)):
             arrays["centers"] = np.asarray(centers, dtype=np.float32)
     else:
         from sklearn.decomposition import PCA
