@@ -41,7 +41,9 @@ from deepclust.methods._persist import load_model, prefixed, save_model, unprefi
 from deepclust.methods.streaming import BlockBatches, DiskArray, check_array_or_disk
 from deepclust.nn import Autoencoder, glorot_uniform_, load_spec
 from deepclust.nn.cohort_augment import TabularAugmenter, check_augment
+from deepclust.nn.sizing import default_hidden_dims
 from deepclust.train import EarlyStopping, fit_module
+from deepclust.train.budget import PlateauStop, training_budget
 from deepclust.train.optim import adam
 
 logger = logging.getLogger(__name__)
@@ -50,9 +52,10 @@ logger = logging.getLogger(__name__)
 #: a subclass adds its own with ``{**NeuralEmbedding._parameter_constraints, ...}``).
 COMMON_CONSTRAINTS: dict[str, Any] = {
     "latent_dim": POSITIVE_INT,
-    "hidden_dims": ["array-like"],  # each width is checked by _check_widths
+    "hidden_dims": ["array-like", StrOptions({"auto"})],  # "auto": nn.sizing's rule; widths checked in _check_params
     "network": [None, Mapping, str, os.PathLike, nn.Module, tuple, list],
-    "epochs": POSITIVE_INT,
+    "epochs": [*POSITIVE_INT, None],  # None (with steps None): the step budget of train.budget
+    "steps": [*POSITIVE_INT, None],
     "batch_size": POSITIVE_INT,
     "lr": POSITIVE_REAL,
     "patience": [Interval(Integral, 0, None, closed="left"), None],  # 0 or None: no early stopping
@@ -163,7 +166,11 @@ class NeuralEmbedding(Float32OutputMixin, TransformerMixin, BaseEstimator):
 
     # -- hooks ----------------------------------------------------------------------------------
     def _architecture(self, n_features: int) -> tuple[dict, nn.Module | None]:
-        return network_architecture(self.network, n_features, hidden_dims=self.hidden_dims, latent_dim=self.latent_dim)
+        return network_architecture(self.network, n_features, hidden_dims=self._hidden_dims(n_features), latent_dim=self.latent_dim)
+
+    def _hidden_dims(self, n_features: int):
+        """The MLP's widths: as given, or the rule of :func:`deepclust.nn.sizing.default_hidden_dims`."""
+        return default_hidden_dims(n_features) if _is_auto(self.hidden_dims) else self.hidden_dims
 
     @staticmethod
     def _build(arch: dict) -> nn.Module:  # pragma: no cover - every subclass overrides
@@ -207,6 +214,8 @@ class NeuralEmbedding(Float32OutputMixin, TransformerMixin, BaseEstimator):
         self._validate_params()
         for name in self._width_params:
             widths = getattr(self, name)
+            if _is_auto(widths):
+                continue
             if any(not isinstance(h, (int, np.integer)) or isinstance(h, bool) or h < 1 for h in widths):
                 raise ValueError(f"{name} must be positive integers, got {widths!r}")
         self._check_extra_params()
@@ -244,22 +253,25 @@ class NeuralEmbedding(Float32OutputMixin, TransformerMixin, BaseEstimator):
             net = self._network(arch, user_module, gen, device)
             Xt = None if isinstance(X, DiskArray) else to_tensor(X, device)
             ctx = TrainingContext(gen, Xt, self._augmenter(Xt, rng))
+            batch_size = self._batch_size(X.shape[0])
+            budget = training_budget(X.shape[0], batch_size, epochs=self.epochs, steps=getattr(self, "steps", None), patience=self.patience or None)
             state = fit_module(
                 net,
                 functools.partial(self._batch_loss, ctx=ctx),
                 (Xt,) if Xt is not None else BlockBatches(X, device),
-                epochs=int(self.epochs),
-                batch_size=self._batch_size(X.shape[0]),
+                epochs=budget.epochs,
+                max_steps=budget.max_steps,
+                batch_size=batch_size,
                 optimizer=adam(net.parameters(), lr=float(self.lr)),
                 generator=gen,
-                callbacks=[EarlyStopping(self.patience)] if self.patience else [],
+                callbacks=_stopping_callbacks(self.patience, budget),
                 autocast_dtype=autocast,
                 progress=bool(self.verbose),
                 desc=self._desc,
             )
-        if state.stop_reason:
-            logger.info(state.stop_reason)
         self._set_network(net, arch, state.history)
+        self.training_ = training_summary(state, budget)
+        logger.info("%s: %s", type(self).__name__, self.training_["stop_reason"])
         return self
 
     def _batch_loss(self, module: nn.Module, batch: tuple[torch.Tensor, ...], state, *, ctx: TrainingContext) -> dict[str, torch.Tensor]:
@@ -316,6 +328,8 @@ class NeuralEmbedding(Float32OutputMixin, TransformerMixin, BaseEstimator):
             )
         sd = {k: v.detach().cpu().numpy() for k, v in self._net.state_dict().items()}
         meta = {"architecture": self._arch, "n_features_in": int(self.n_features_in_), "history": self.history_}
+        if getattr(self, "training_", None) is not None:
+            meta["training"] = self.training_
         return meta, prefixed(self._weights_prefix, sd)
 
     def _load_state(self, meta, arrays):
@@ -327,6 +341,26 @@ class NeuralEmbedding(Float32OutputMixin, TransformerMixin, BaseEstimator):
         except RuntimeError as exc:
             raise ValueError(f"saved weights do not match the saved architecture: {exc}") from None
         self._set_network(net.to(resolve_device(self.device)), arch, meta.get("history", {}))
+        if "training" in meta:  # models saved before the step budget have no summary
+            self.training_ = meta["training"]
+
+
+def _is_auto(value) -> bool:
+    return isinstance(value, str) and value == "auto"
+
+
+def _stopping_callbacks(patience, budget) -> list:
+    """The user's epoch patience, else the budget's plateau stop (if any)."""
+    if patience:
+        return [EarlyStopping(patience)]
+    return [PlateauStop(budget.patience_steps)] if budget.patience_steps else []
+
+
+def training_summary(state, budget) -> dict:
+    """How long training ran and why it stopped (``training_``; ``metrics.json`` ``"training"``)."""
+    epochs_run = len(state.history.get("loss", []))
+    reason = state.stop_reason or f"completed {epochs_run} epochs"
+    return {"steps": int(state.step), "epochs": int(epochs_run), "stop_reason": reason, "budget": budget.rule}
 
 
 class ReconstructionMixin:

@@ -27,8 +27,10 @@ class AutoencoderEmbedding(ReconstructionMixin, NeuralEmbedding):
     ----------
     latent_dim : int, default=10
         Size of the embedding.
-    hidden_dims : sequence of int, default=(500, 500, 2000)
-        Widths of the encoder's hidden layers; the decoder mirrors them.
+    hidden_dims : sequence of int or "auto", default="auto"
+        Widths of the encoder's hidden layers; the decoder mirrors them. "auto" sizes them by
+        the number of features (:func:`deepclust.nn.sizing.default_hidden_dims`): DEC's
+        500-500-2000 from 250 features up, 256-256-512 for 64 features or fewer.
     network : dict, str, os.PathLike, Autoencoder, (nn.Module, nn.Module) or None, default=None
         The network, when not the MLP above (``latent_dim`` and ``hidden_dims`` are then
         ignored):
@@ -46,8 +48,12 @@ class AutoencoderEmbedding(ReconstructionMixin, NeuralEmbedding):
 
         Networks built here (the MLP and spec networks) get DEC's initialisation of the
         fully connected layers (:func:`deepclust.nn.glorot_uniform_`).
-    epochs : int, default=100
-        Passes over the data.
+    epochs : int or None, default=None
+        Passes over the data. None (with ``steps`` None): the training budget of
+        :mod:`deepclust.train.budget`, 11,000 optimiser steps within 2-2000 epochs, ending early
+        on a plateau of the loss. ``training_`` records the steps taken and why training stopped.
+    steps : int or None, default=None
+        Train this many optimiser steps instead (give ``epochs`` or ``steps``, not both).
     batch_size : int, default=256
     lr : float, default=1e-3
         Adam learning rate.
@@ -75,6 +81,8 @@ class AutoencoderEmbedding(ReconstructionMixin, NeuralEmbedding):
     ----------
     autoencoder_ : deepclust.nn.Autoencoder
     n_features_in_ : int
+    training_ : dict
+        ``steps``, ``epochs``, ``stop_reason`` and the ``budget`` rule of the last fit.
     history_ : dict of str to list of float
         Per-epoch ``loss`` and ``seconds``.
 
@@ -105,11 +113,12 @@ class AutoencoderEmbedding(ReconstructionMixin, NeuralEmbedding):
     _parameter_constraints = {**NeuralEmbedding._parameter_constraints, "augment": [None, Mapping, str]}
 
     def __init__(
-        self, latent_dim: int = 10, hidden_dims: Sequence[int] = (500, 500, 2000), network=None, epochs: int = 100, batch_size: int = 256,
+        self, latent_dim: int = 10, hidden_dims: Sequence[int] | str = "auto", network=None, epochs: int | None = None, steps: int | None = None, batch_size: int = 256,
         lr: float = 1e-3, patience: int | None = None, precision: str = "auto", device: str = "auto", random_state=None, verbose: bool = False, augment=None,
     ) -> None:
         self.latent_dim, self.hidden_dims, self.network = latent_dim, hidden_dims, network
         self.epochs, self.batch_size, self.lr, self.patience = epochs, batch_size, lr, patience
+        self.steps = steps
         self.precision, self.device, self.random_state, self.verbose, self.augment = precision, device, random_state, verbose, augment
 
     def _check_extra_params(self) -> None:

@@ -61,13 +61,14 @@ class MaskedEmbedding(AutoencoderEmbedding):
     _desc = "masked autoencoder"
 
     def __init__(
-        self, latent_dim: int = 10, hidden_dims: Sequence[int] = (500, 500, 2000), network=None, mask_ratio: float = 0.3, mask_fill: str = "marginal",
-        visible_weight: float = 0.1, epochs: int = 100, batch_size: int = 256, lr: float = 1e-3, patience: int | None = None, precision: str = "auto",
+        self, latent_dim: int = 10, hidden_dims: Sequence[int] | str = "auto", network=None, mask_ratio: float = 0.3, mask_fill: str = "marginal",
+        visible_weight: float = 0.1, epochs: int | None = None, steps: int | None = None, batch_size: int = 256, lr: float = 1e-3, patience: int | None = None, precision: str = "auto",
         device: str = "auto", random_state=None, verbose: bool = False,
     ) -> None:
         self.latent_dim, self.hidden_dims, self.network = latent_dim, hidden_dims, network
         self.mask_ratio, self.mask_fill, self.visible_weight = mask_ratio, mask_fill, visible_weight
         self.epochs, self.batch_size, self.lr, self.patience = epochs, batch_size, lr, patience
+        self.steps = steps
         self.precision, self.device, self.random_state, self.verbose = precision, device, random_state, verbose
 
     def _check_extra_params(self) -> None:

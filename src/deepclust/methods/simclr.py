@@ -62,8 +62,10 @@ class ContrastiveEmbedding(NeuralEmbedding):
     ----------
     latent_dim : int, default=64
         Size of the representation.
-    hidden_dims : sequence of int, default=(500, 500, 2000)
-        Hidden widths of the MLP encoder ``d-500-500-2000-latent_dim``.
+    hidden_dims : sequence of int or "auto", default="auto"
+        Widths of the encoder's hidden layers; the decoder mirrors them. "auto" sizes them by
+        the number of features (:func:`deepclust.nn.sizing.default_hidden_dims`): DEC's
+        500-500-2000 from 250 features up, 256-256-512 for 64 features or fewer.
     network : dict, str, os.PathLike, nn.Module or None, default=None
         A spec (dict or ``.json``/``.yaml`` path, see :func:`deepclust.nn.load_spec`) whose
         *encoder* is used (e.g. a conv encoder; ``latent_dim`` and ``hidden_dims`` are then
@@ -83,7 +85,12 @@ class ContrastiveEmbedding(NeuralEmbedding):
     normalize : bool, default=True
         L2-normalise the representation returned by ``transform`` (the loss compares
         directions, so lengths carry little meaning; clusterers do better on the sphere).
-    epochs : int, default=100
+    epochs : int or None, default=None
+        Passes over the data. None (with ``steps`` None): the training budget of
+        :mod:`deepclust.train.budget`, 11,000 optimiser steps within 2-2000 epochs, ending early
+        on a plateau of the loss. ``training_`` records the steps taken and why training stopped.
+    steps : int or None, default=None
+        Train this many optimiser steps instead (give ``epochs`` or ``steps``, not both).
     batch_size : int, default=256
         Every sample has ``2 * batch_size - 2`` negatives.
     lr : float, default=1e-3
@@ -100,6 +107,8 @@ class ContrastiveEmbedding(NeuralEmbedding):
     ----------
     net_ : deepclust.nn.ContrastiveNet
     n_features_in_ : int
+    training_ : dict
+        ``steps``, ``epochs``, ``stop_reason`` and the ``budget`` rule of the last fit.
     history_ : dict of str to list of float
 
     Examples
@@ -136,13 +145,14 @@ class ContrastiveEmbedding(NeuralEmbedding):
     _glorot_init = False  # PyTorch's default initialisation, as SimCLR's networks
 
     def __init__(
-        self, latent_dim: int = 64, hidden_dims: Sequence[int] = (500, 500, 2000), network=None, input_shape=None, augment=None, batch_norm: bool = True,
-        projection_dims: Sequence[int] = (256, 64), temperature: float = 0.5, normalize: bool = True, epochs: int = 100, batch_size: int = 256,
+        self, latent_dim: int = 64, hidden_dims: Sequence[int] | str = "auto", network=None, input_shape=None, augment=None, batch_norm: bool = True,
+        projection_dims: Sequence[int] = (256, 64), temperature: float = 0.5, normalize: bool = True, epochs: int | None = None, steps: int | None = None, batch_size: int = 256,
         lr: float = 1e-3, patience: int | None = None, precision: str = "auto", device: str = "auto", random_state=None, verbose: bool = False,
     ) -> None:
         self.latent_dim, self.hidden_dims, self.network, self.input_shape = latent_dim, hidden_dims, network, input_shape
         self.augment, self.batch_norm, self.projection_dims = augment, batch_norm, projection_dims
         self.temperature, self.normalize, self.epochs, self.batch_size, self.lr = temperature, normalize, epochs, batch_size, lr
+        self.steps = steps
         self.patience, self.precision, self.device, self.random_state, self.verbose = patience, precision, device, random_state, verbose
 
     def _input_shape(self, n_features: int):

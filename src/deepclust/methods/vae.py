@@ -43,8 +43,10 @@ class VAEEmbedding(ReconstructionMixin, NeuralEmbedding):
     Parameters
     ----------
     latent_dim : int, default=10
-    hidden_dims : sequence of int, default=(500, 500, 2000)
-        Widths of the encoder's hidden layers; the decoder mirrors them.
+    hidden_dims : sequence of int or "auto", default="auto"
+        Widths of the encoder's hidden layers; the decoder mirrors them. "auto" sizes them by
+        the number of features (:func:`deepclust.nn.sizing.default_hidden_dims`): DEC's
+        500-500-2000 from 250 features up, 256-256-512 for 64 features or fewer.
     network : dict, str, os.PathLike, Autoencoder, (nn.Module, nn.Module) or None, default=None
         The network, when not the MLP (``latent_dim`` and ``hidden_dims`` are then ignored), as
         for :class:`~deepclust.methods.AutoencoderEmbedding`: a spec (dict or ``.json`` /
@@ -52,7 +54,12 @@ class VAEEmbedding(ReconstructionMixin, NeuralEmbedding):
         modules. The encoder's last layer (a ``Dense`` layer, ``nn.Linear``) becomes the
         posterior mean and a new layer of the same shape the log-variance. A spec network is
         saved with the model; your own modules cannot be (no pickle).
-    epochs : int, default=100
+    epochs : int or None, default=None
+        Passes over the data. None (with ``steps`` None): the training budget of
+        :mod:`deepclust.train.budget`, 11,000 optimiser steps within 2-2000 epochs, ending early
+        on a plateau of the loss. ``training_`` records the steps taken and why training stopped.
+    steps : int or None, default=None
+        Train this many optimiser steps instead (give ``epochs`` or ``steps``, not both).
     batch_size : int, default=256
     lr : float, default=1e-3
         Adam learning rate.
@@ -78,6 +85,8 @@ class VAEEmbedding(ReconstructionMixin, NeuralEmbedding):
         The trained network (named as in :class:`AutoencoderEmbedding`, so warm starts and
         composite estimators find it).
     n_features_in_ : int
+    training_ : dict
+        ``steps``, ``epochs``, ``stop_reason`` and the ``budget`` rule of the last fit.
     history_ : dict of str to list of float
         Per-epoch ``loss``, ``reconstruction``, ``kl``, ``seconds``.
 
@@ -101,12 +110,13 @@ class VAEEmbedding(ReconstructionMixin, NeuralEmbedding):
     _desc = "VAE"
 
     def __init__(
-        self, latent_dim: int = 10, hidden_dims: Sequence[int] = (500, 500, 2000), network=None, epochs: int = 100, batch_size: int = 256,
+        self, latent_dim: int = 10, hidden_dims: Sequence[int] | str = "auto", network=None, epochs: int | None = None, steps: int | None = None, batch_size: int = 256,
         lr: float = 1e-3, beta: float = 1.0, recon: str = "mse", patience: int | None = None, precision: str = "auto", device: str = "auto",
         random_state=None, verbose: bool = False, augment=None,
     ) -> None:
         self.latent_dim, self.hidden_dims, self.network = latent_dim, hidden_dims, network
         self.epochs, self.batch_size, self.lr, self.beta, self.recon = epochs, batch_size, lr, beta, recon
+        self.steps = steps
         self.patience, self.precision, self.device, self.random_state = patience, precision, device, random_state
         self.verbose, self.augment = verbose, augment
 

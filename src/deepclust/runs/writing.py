@@ -51,6 +51,9 @@ def run_document(dataset: Dataset, cfg: RunConfig, prep: Preprocessing, fitted: 
         "internal_metrics_space": "the representation that was clustered (estimator.transform)",
         "metrics": evaluate(fitted.labels, X=Z, y_true=dataset.y),
     }
+    training = training_of(fitted.estimator)
+    if training is not None:
+        doc["training"] = training
     if cfg.data_source is not None:
         doc["data"] = cfg.data_source
     if dataset.info.get("classes") is not None:
@@ -66,6 +69,18 @@ def run_document(dataset: Dataset, cfg: RunConfig, prep: Preprocessing, fitted: 
 
         doc["confounders"] = confounder_check(fitted.labels, dataset.metadata, technical=technical, biological=biological)
     return doc
+
+
+def training_of(estimator) -> dict | None:
+    """How the network's training ran (steps, epochs, why it stopped, the budget rule), if it has one.
+
+    The estimator's own ``training_`` (an embedding), else its embedding's (the pretraining of
+    DEC, IDEC, DCN, VaDE and N2D)."""
+    for obj in (estimator, getattr(estimator, "embedding_", None)):
+        training = getattr(obj, "training_", None)
+        if training is not None:
+            return dict(training)
+    return None
 
 
 def write_labels(path: Path, sample_ids, labels: np.ndarray) -> None:
@@ -90,7 +105,8 @@ def write_run_folder(tmp: Path, dataset: Dataset, cfg: RunConfig, prep: Preproce
     prep.preprocessor.save(tmp)
     history = getattr(estimator, "history_", None) or getattr(getattr(estimator, "embedding_", None), "history_", None)
     if history:
-        atomic_write_json(tmp / "history.json", history)
+        training = training_of(estimator)
+        atomic_write_json(tmp / "history.json", {**history, **({"training": training} if training is not None else {})})
     if main:
         write_analysis_files(tmp, dataset, X, Z, fitted, method=cfg.method, explain=cfg.explain, plot=cfg.plot)
     if cfg.plot and main:
