@@ -14,6 +14,7 @@ import torch
 from sklearn.base import clone
 from torch import nn
 
+from deepclust.datasets import load_network_spec
 from deepclust.methods import AutoencoderEmbedding
 from deepclust.nn import Autoencoder, build_autoencoder, load_spec
 from deepclust.nn.spec import latent_dim
@@ -53,14 +54,14 @@ def round_trip(ae: Autoencoder, n_features: int, batch: int = 2) -> tuple[torch.
 def test_spec_from_dict_json_and_yaml_agree(tmp_path):
     spec = conv_spec()
     (tmp_path / "net.json").write_text(json.dumps(spec))
-    from_dict, from_json = load_spec(spec), load_spec(tmp_path / "net.json")
-    assert from_dict == from_json == load_spec(str(tmp_path / "net.json"))
+    from_dict, from_json = load_spec(spec), load_network_spec(tmp_path / "net.json")
+    assert from_dict == from_json == load_network_spec(str(tmp_path / "net.json"))
     assert load_spec(from_dict) == from_dict  # canonical form is a fixed point
     assert from_dict["encoder"][0]["activation"] == "relu"  # hidden layers: the default activation
     assert from_dict["encoder"][-1]["activation"] is None  # the embedding is linear
     yaml = pytest.importorskip("yaml")
     (tmp_path / "net.yaml").write_text(yaml.safe_dump(spec))
-    assert load_spec(tmp_path / "net.yaml") == from_dict
+    assert load_network_spec(tmp_path / "net.yaml") == from_dict
 
 
 def test_yaml_without_pyyaml_suggests_json(tmp_path, monkeypatch):
@@ -76,7 +77,7 @@ def test_yaml_without_pyyaml_suggests_json(tmp_path, monkeypatch):
     monkeypatch.setattr(builtins, "__import__", no_yaml)
     (tmp_path / "net.yml").write_text("encoder: []\n")
     with pytest.raises(ImportError, match=r"PyYAML.*json"):
-        load_spec(tmp_path / "net.yml")
+        load_network_spec(tmp_path / "net.yml")
 
 
 def test_aljalbout_key_names_are_accepted():
@@ -115,8 +116,8 @@ def test_example_specs_build_and_round_trip(name, n_features, latent):
     if name.endswith(".yaml"):
         pytest.importorskip("yaml")
     path = EXAMPLES / name
-    assert latent_dim(path) == latent
-    assert round_trip(build_autoencoder(path, n_features), n_features) == ((2, latent), (2, n_features))
+    assert latent_dim(load_network_spec(path)) == latent
+    assert round_trip(build_autoencoder(load_network_spec(path), n_features), n_features) == ((2, latent), (2, n_features))
 
 
 @pytest.mark.parametrize("shape", [(1, 15, 15), (1, 7, 7), (3, 9, 13), (2, 1, 1), (1, 28, 28)])
@@ -217,13 +218,13 @@ def test_conv_on_flat_input_and_bad_files(tmp_path):
     with pytest.raises(ValueError, match=r"needs a \(channels, height, width\) input"):
         build_autoencoder({"encoder": [{"type": "Conv2D", "filters": 2, "kernel": 3}]}, 64)
     with pytest.raises(FileNotFoundError):
-        load_spec(tmp_path / "missing.json")
+        load_network_spec(tmp_path / "missing.json")
     (tmp_path / "net.txt").write_text("{}")
     with pytest.raises(ValueError, match=r"\.json, \.yaml, \.yml"):
-        load_spec(tmp_path / "net.txt")
+        load_network_spec(tmp_path / "net.txt")
     (tmp_path / "list.json").write_text(json.dumps([conv_spec(), conv_spec()]))
     with pytest.raises(ValueError, match="list of 2"):
-        load_spec(tmp_path / "list.json")
+        load_network_spec(tmp_path / "list.json")
 
 
 # -- the estimator ------------------------------------------------------------------------
@@ -363,3 +364,10 @@ def test_autoencoder_embedding_trains_with_a_conv1d_spec(tmp_path):
     assert Z.shape == (64, 3)
     again = AutoencoderEmbedding.load(emb.save(tmp_path / "m"))
     np.testing.assert_allclose(again.transform(X), Z, atol=1e-6)
+
+
+def test_nn_load_spec_still_reads_a_path_with_a_deprecation_warning(tmp_path):
+    # reading files moved to deepclust.datasets.load_network_spec; the old call keeps working
+    (tmp_path / "net.json").write_text(json.dumps(conv_spec()))
+    with pytest.warns(DeprecationWarning, match="load_network_spec"):
+        assert load_spec(tmp_path / "net.json") == load_network_spec(tmp_path / "net.json") == load_spec(conv_spec())

@@ -28,8 +28,10 @@ from deepclust.methods._base import (
 )
 from deepclust.methods._persist import load_model, prefixed, register_model, save_model, unprefixed
 from deepclust.methods.streaming import BlockBatches, DiskArray, check_array_or_disk
-from deepclust.nn import Autoencoder, build_autoencoder, glorot_uniform_, load_spec, mlp_autoencoder
-from deepclust.nn.cohort_augment import TabularAugmenter, check_augment
+from deepclust.datasets import load_network_spec as load_spec
+from deepclust.nn import Autoencoder, build_autoencoder, glorot_uniform_, mlp_autoencoder
+from deepclust.nn.cohort_augment import TabularAugmenter
+from deepclust.preprocess.augment_text import check_augment
 from deepclust.train import EarlyStopping, fit_module
 from deepclust.train.optim import adam
 

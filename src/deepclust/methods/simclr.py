@@ -26,7 +26,8 @@ from deepclust.methods._base import (
     torch_seeded,
 )
 from deepclust.methods._persist import load_model, prefixed, register_model, save_model, unprefixed
-from deepclust.nn import MLP, ContrastiveNet, ImageAugment, TabularAugment, build_autoencoder, load_spec
+from deepclust.datasets import load_network_spec as load_spec
+from deepclust.nn import MLP, ContrastiveNet, ImageAugment, TabularAugment, build_autoencoder
 from deepclust.train import EarlyStopping, adam, fit_module
 
 logger = logging.getLogger(__name__)

@@ -127,7 +127,7 @@ def fit_module(
     tensors : sequence of Tensor, each of shape (n_samples, ...), or BatchSource
         Tensors already on the training device (rows are gathered by index, never by a Python
         loop), or a :class:`~deepclust.train.batches.BatchSource` such as
-        :class:`~deepclust.methods.streaming.BlockBatches`, which streams a file from disk.
+        :class:`~deepclust.train.batches.BlockBatches`, which streams a file from disk.
     epochs, batch_size : int
     optimizer : torch.optim.Optimizer
     generator : torch.Generator
