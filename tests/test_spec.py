@@ -14,6 +14,7 @@ import torch
 from sklearn.base import clone
 from torch import nn
 
+from conftest import tiny_autoencoder
 from deepclust.datasets import load_network_spec
 from deepclust.methods import AutoencoderEmbedding
 from deepclust.nn import Autoencoder, build_autoencoder, load_spec
@@ -22,13 +23,7 @@ from deepclust.nn.spec import latent_dim
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples" / "networks"
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_torch_thread():
-    # Tiny networks on a shared machine: one intra-op thread avoids contention.
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def conv_spec(shape=(1, 16, 16), **top) -> dict:
@@ -229,8 +224,7 @@ def test_conv_on_flat_input_and_bad_files(tmp_path):
 
 # -- the estimator ------------------------------------------------------------------------
 def emb(**kw) -> AutoencoderEmbedding:
-    params = dict(epochs=1, batch_size=32, precision="float32", device="cpu", random_state=0)
-    return AutoencoderEmbedding(**{**params, **kw})
+    return tiny_autoencoder(**{"hidden_dims": (500, 500, 2000), "latent_dim": 10, "epochs": 1, "random_state": 0, **kw})
 
 
 @pytest.fixture(scope="module")
