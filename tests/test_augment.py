@@ -5,7 +5,8 @@ import pytest
 import torch
 
 from deepclust.methods import AutoencoderEmbedding, build_method
-from deepclust.nn.cohort_augment import TabularAugmenter, check_augment, parse_augment
+from deepclust.nn.cohort_augment import TabularAugmenter
+from deepclust.preprocess.augment_text import check_augment, parse_augment
 
 
 def test_spec_checks():

@@ -18,31 +18,25 @@ import pytest
 import torch
 from sklearn.datasets import make_blobs
 
+from conftest import make_blobs32, tiny_autoencoder
 from deepclust.cli import main
-from deepclust.methods import DCN, DEC, IDEC, AutoencoderEmbedding, VaDE, VAEEmbedding
+from deepclust.methods import DCN, DEC, IDEC, VaDE, VAEEmbedding
 from deepclust.train import Callback, checkpointing, fit_module
 from deepclust.train import checkpoint as ckpt_module
 
 N, D, K = 240, 8, 3
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_torch_thread():
-    n = torch.get_num_threads()  # tiny networks: one thread beats contention on a shared machine
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 @pytest.fixture(scope="module")
 def blobs() -> np.ndarray:
-    X, _ = make_blobs(N, n_features=D, centers=K, random_state=0)
-    return X.astype(np.float32)
+    return make_blobs32(N, D, K)[0]
 
 
 def ae(**kw):
-    params = dict(hidden_dims=(16,), latent_dim=3, epochs=5, batch_size=32, precision="float32", device="cpu")
-    return AutoencoderEmbedding(**{**params, **kw})
+    return tiny_autoencoder(**{"latent_dim": 3, "epochs": 5, **kw})
 
 
 # name -> (estimator factory, (phase, epoch) after whose checkpoint the fit is "killed")

@@ -8,9 +8,9 @@ import warnings
 import numpy as np
 import pytest
 import torch
-from sklearn.datasets import make_blobs
 from sklearn.decomposition import PCA
 
+from conftest import for_sklearn_checks, make_blobs32, tiny_autoencoder
 from deepclust.heads import KMeansHead, StudentTHead
 from deepclust.methods import AutoencoderEmbedding
 from deepclust.methods.dcn import DCN
@@ -25,23 +25,16 @@ METHODS = {
 }
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_torch_thread():
-    n = torch.get_num_threads()  # tiny networks: one thread beats contention on a shared machine
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def emb(**kw) -> AutoencoderEmbedding:
-    params = dict(hidden_dims=(32,), latent_dim=3, epochs=20, batch_size=32, precision="float32", device="cpu")
-    return AutoencoderEmbedding(**{**params, **kw})
+    return tiny_autoencoder(**{"hidden_dims": (32,), "latent_dim": 3, "epochs": 20, **kw})
 
 
 @pytest.fixture(scope="module")
 def blobs():
-    X, y = make_blobs(N, n_features=D, centers=K, random_state=0)
-    return X.astype(np.float32), y
+    return make_blobs32(N, D, K)
 
 
 @pytest.fixture(scope="module")
@@ -206,25 +199,14 @@ def test_get_params_are_the_constructor_arguments():
 
 
 # --- scikit-learn estimator checks ----------------------------------------------------------
-# As for the other clusterers (tests/test_methods.py): these four checks set n_clusters=1,
-# which deepclust refuses on purpose.
-_N_CLUSTERS_1 = "sets n_clusters=1, which deepclust refuses on purpose (n_clusters must be at least 2)"
-_XFAIL = dict.fromkeys(
-    ["check_dont_overwrite_parameters", "check_methods_subset_invariance", "check_fit2d_1feature", "check_fit2d_predict1d"], _N_CLUSTERS_1
-)
-
-
 def _tiny_estimators():
     e = lambda: AutoencoderEmbedding(hidden_dims=(8,), latent_dim=2, epochs=2)  # noqa: E731
     return [DEC(2, embedding=e(), max_iter=10), IDEC(2, embedding=e(), max_iter=10), DCN(2, embedding=e(), epochs=1)]
 
 
-try:
-    from sklearn.utils.estimator_checks import parametrize_with_checks
+from sklearn.utils.estimator_checks import parametrize_with_checks  # noqa: E402
 
-    _checks = parametrize_with_checks(_tiny_estimators(), expected_failed_checks=lambda est: _XFAIL)
-except TypeError:  # pragma: no cover - expected_failed_checks needs scikit-learn >= 1.6
-    _checks = pytest.mark.skip(reason="the estimator checks are run with scikit-learn >= 1.6 only")
+_checks = parametrize_with_checks(for_sklearn_checks(_tiny_estimators()))  # n_clusters=1 -> 2: see conftest
 
 
 @pytest.mark.slow

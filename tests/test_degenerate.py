@@ -12,8 +12,8 @@ import numpy as np
 import pytest
 import torch
 from sklearn.cluster import AffinityPropagation, SpectralClustering
-from sklearn.datasets import make_blobs
 
+from conftest import make_blobs32, tiny_autoencoder
 from deepclust.heads import GMMPrior, KMeansHead, StudentTHead
 from deepclust.methods import DCN, DEC, IDEC, METHODS, AutoencoderClustering, AutoencoderEmbedding, RawClustering, VaDE, build_method
 from deepclust.methods import _clusterers
@@ -21,22 +21,16 @@ from deepclust.methods import _clusterers
 N, D, K = 90, 5, 3
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_torch_thread():
-    n = torch.get_num_threads()  # tiny networks: one thread beats contention on a shared machine
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 @pytest.fixture(scope="module")
 def X() -> np.ndarray:
-    X, _ = make_blobs(N, n_features=D, centers=K, random_state=0)
-    return X.astype(np.float32)
+    return make_blobs32(N, D, K)[0]
 
 
 def emb(**kw):
-    return AutoencoderEmbedding(**{"hidden_dims": (16,), "latent_dim": 3, "epochs": 5, "batch_size": 32, "precision": "float32", "device": "cpu", **kw})
+    return tiny_autoencoder(**{"latent_dim": 3, "epochs": 5, **kw})
 
 
 # -- collapsed clusters ---------------------------------------------------------------------------

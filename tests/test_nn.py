@@ -9,14 +9,7 @@ from torch import nn
 from deepclust.nn import MLP, Autoencoder, activation_layer, glorot_uniform_, mlp_autoencoder
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_torch_thread():
-    # On a shared 2-core machine, torch's default intra-op thread pool turns a millisecond
-    # step of these tiny networks into ~100 ms of thread contention; one thread is faster.
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def _linears(module: nn.Module) -> list[nn.Linear]:

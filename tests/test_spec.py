@@ -14,6 +14,8 @@ import torch
 from sklearn.base import clone
 from torch import nn
 
+from conftest import tiny_autoencoder
+from deepclust.datasets import load_network_spec
 from deepclust.methods import AutoencoderEmbedding
 from deepclust.nn import Autoencoder, build_autoencoder, load_spec
 from deepclust.nn.spec import latent_dim
@@ -21,13 +23,7 @@ from deepclust.nn.spec import latent_dim
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples" / "networks"
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_torch_thread():
-    # Tiny networks on a shared machine: one intra-op thread avoids contention.
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def conv_spec(shape=(1, 16, 16), **top) -> dict:
@@ -53,14 +49,14 @@ def round_trip(ae: Autoencoder, n_features: int, batch: int = 2) -> tuple[torch.
 def test_spec_from_dict_json_and_yaml_agree(tmp_path):
     spec = conv_spec()
     (tmp_path / "net.json").write_text(json.dumps(spec))
-    from_dict, from_json = load_spec(spec), load_spec(tmp_path / "net.json")
-    assert from_dict == from_json == load_spec(str(tmp_path / "net.json"))
+    from_dict, from_json = load_spec(spec), load_network_spec(tmp_path / "net.json")
+    assert from_dict == from_json == load_network_spec(str(tmp_path / "net.json"))
     assert load_spec(from_dict) == from_dict  # canonical form is a fixed point
     assert from_dict["encoder"][0]["activation"] == "relu"  # hidden layers: the default activation
     assert from_dict["encoder"][-1]["activation"] is None  # the embedding is linear
     yaml = pytest.importorskip("yaml")
     (tmp_path / "net.yaml").write_text(yaml.safe_dump(spec))
-    assert load_spec(tmp_path / "net.yaml") == from_dict
+    assert load_network_spec(tmp_path / "net.yaml") == from_dict
 
 
 def test_yaml_without_pyyaml_suggests_json(tmp_path, monkeypatch):
@@ -76,7 +72,7 @@ def test_yaml_without_pyyaml_suggests_json(tmp_path, monkeypatch):
     monkeypatch.setattr(builtins, "__import__", no_yaml)
     (tmp_path / "net.yml").write_text("encoder: []\n")
     with pytest.raises(ImportError, match=r"PyYAML.*json"):
-        load_spec(tmp_path / "net.yml")
+        load_network_spec(tmp_path / "net.yml")
 
 
 def test_aljalbout_key_names_are_accepted():
@@ -115,8 +111,8 @@ def test_example_specs_build_and_round_trip(name, n_features, latent):
     if name.endswith(".yaml"):
         pytest.importorskip("yaml")
     path = EXAMPLES / name
-    assert latent_dim(path) == latent
-    assert round_trip(build_autoencoder(path, n_features), n_features) == ((2, latent), (2, n_features))
+    assert latent_dim(load_network_spec(path)) == latent
+    assert round_trip(build_autoencoder(load_network_spec(path), n_features), n_features) == ((2, latent), (2, n_features))
 
 
 @pytest.mark.parametrize("shape", [(1, 15, 15), (1, 7, 7), (3, 9, 13), (2, 1, 1), (1, 28, 28)])
@@ -217,19 +213,18 @@ def test_conv_on_flat_input_and_bad_files(tmp_path):
     with pytest.raises(ValueError, match=r"needs a \(channels, height, width\) input"):
         build_autoencoder({"encoder": [{"type": "Conv2D", "filters": 2, "kernel": 3}]}, 64)
     with pytest.raises(FileNotFoundError):
-        load_spec(tmp_path / "missing.json")
+        load_network_spec(tmp_path / "missing.json")
     (tmp_path / "net.txt").write_text("{}")
     with pytest.raises(ValueError, match=r"\.json, \.yaml, \.yml"):
-        load_spec(tmp_path / "net.txt")
+        load_network_spec(tmp_path / "net.txt")
     (tmp_path / "list.json").write_text(json.dumps([conv_spec(), conv_spec()]))
     with pytest.raises(ValueError, match="list of 2"):
-        load_spec(tmp_path / "list.json")
+        load_network_spec(tmp_path / "list.json")
 
 
 # -- the estimator ------------------------------------------------------------------------
 def emb(**kw) -> AutoencoderEmbedding:
-    params = dict(epochs=1, batch_size=32, precision="float32", device="cpu", random_state=0)
-    return AutoencoderEmbedding(**{**params, **kw})
+    return tiny_autoencoder(**{"hidden_dims": (500, 500, 2000), "latent_dim": 10, "epochs": 1, "random_state": 0, **kw})
 
 
 @pytest.fixture(scope="module")
@@ -363,3 +358,10 @@ def test_autoencoder_embedding_trains_with_a_conv1d_spec(tmp_path):
     assert Z.shape == (64, 3)
     again = AutoencoderEmbedding.load(emb.save(tmp_path / "m"))
     np.testing.assert_allclose(again.transform(X), Z, atol=1e-6)
+
+
+def test_nn_load_spec_still_reads_a_path_with_a_deprecation_warning(tmp_path):
+    # reading files moved to deepclust.datasets.load_network_spec; the old call keeps working
+    (tmp_path / "net.json").write_text(json.dumps(conv_spec()))
+    with pytest.warns(DeprecationWarning, match="load_network_spec"):
+        assert load_spec(tmp_path / "net.json") == load_network_spec(tmp_path / "net.json") == load_spec(conv_spec())

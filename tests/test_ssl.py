@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 import sklearn
 import torch
-from sklearn.datasets import make_blobs
 
+from conftest import for_sklearn_checks, make_blobs32
 from deepclust.heads import SCANHead
 from deepclust.losses import nt_xent, scan_loss
 from deepclust.methods import (
@@ -31,19 +31,12 @@ from deepclust.nn.augment import blur, crop_affine_matrices, marginal_draws, ran
 N, D, K = 150, 6, 3
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_torch_thread():
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)  # tiny networks: threads only contend (see test_methods.py)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 @pytest.fixture(scope="module")
 def blobs():
-    X, y = make_blobs(N, n_features=D, centers=K, random_state=0)
-    X_new, _ = make_blobs(20, n_features=D, centers=K, random_state=1)
-    return X.astype(np.float32), y, X_new.astype(np.float32)
+    return (*make_blobs32(N, D, K), make_blobs32(20, D, K, random_state=1)[0])
 
 
 def gen(seed=0):
@@ -324,12 +317,6 @@ def test_bad_parameters_are_named(blobs):
 
 
 # --- scikit-learn estimator checks ----------------------------------------------------------------
-_N_CLUSTERS_1 = "sets n_clusters=1, which deepclust refuses on purpose (n_clusters must be at least 2)"
-_CLUSTERER_XFAIL = dict.fromkeys(
-    ["check_dont_overwrite_parameters", "check_methods_subset_invariance", "check_fit2d_1feature", "check_fit2d_predict1d"], _N_CLUSTERS_1
-)
-
-
 def _estimators():
     tiny = dict(hidden_dims=(8,), latent_dim=2, epochs=2)
     return [
@@ -343,7 +330,7 @@ def _estimators():
 if tuple(int(p) for p in sklearn.__version__.split(".")[:2]) >= (1, 6):
     from sklearn.utils.estimator_checks import parametrize_with_checks
 
-    @parametrize_with_checks(_estimators(), expected_failed_checks=lambda est: _CLUSTERER_XFAIL if hasattr(est, "n_clusters") else {})
+    @parametrize_with_checks(for_sklearn_checks(_estimators()))  # n_clusters=1 -> 2: see conftest
     def test_sklearn_compatible_estimator(estimator, check):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")

@@ -17,12 +17,7 @@ from deepclust.methods.streaming import BlockBatches, DiskArray, check_array_or_
 from deepclust.train.batches import TensorBatches
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_torch_thread():
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 @pytest.fixture
@@ -202,3 +197,12 @@ def test_pieces_that_cannot_stream_get_the_file_read_into_memory(npy):
     in_memory = AutoencoderClustering(3, embedding=RawFeatures(), random_state=0).fit(X)
     np.testing.assert_array_equal(on_disk.labels_, in_memory.labels_)
     np.testing.assert_array_equal(on_disk.predict(np.load(path, mmap_mode="r")), on_disk.labels_)
+
+
+def test_old_import_path_re_exports_the_moved_names():
+    import deepclust.datasets as datasets
+    import deepclust.methods.streaming as old
+    import deepclust.train.batches as batches
+
+    assert old.DiskArray is datasets.DiskArray and old.open_array is datasets.open_array
+    assert old.transform_to_npy is datasets.transform_to_npy and old.BlockBatches is batches.BlockBatches

@@ -12,14 +12,7 @@ from torch import nn
 from deepclust.train import Callback, EarlyStopping, TrainState, fit_module
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_torch_thread():
-    # On a shared 2-core machine, torch's default intra-op thread pool turns a millisecond
-    # step of these tiny networks into ~100 ms of thread contention; one thread is faster.
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def _regression(n: int = 64, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:

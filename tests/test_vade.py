@@ -9,8 +9,8 @@ import warnings
 import numpy as np
 import pytest
 import torch
-from sklearn.datasets import make_blobs
 
+from conftest import for_sklearn_checks, make_blobs32, tiny_autoencoder
 from deepclust.heads.gmm_prior import GMMPrior, vade_loss
 from deepclust.methods import AutoencoderEmbedding
 from deepclust.methods.vade import VaDE
@@ -22,23 +22,16 @@ from deepclust.nn.vae import elbo_loss, gaussian_kl, mlp_vae, vae_from_autoencod
 N, D, K, LATENT = 300, 10, 3, 3
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_torch_thread():
-    n = torch.get_num_threads()  # tiny networks: one thread beats contention on a shared machine
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 @pytest.fixture(scope="module")
 def blobs():
-    X, y = make_blobs(N, n_features=D, centers=K, random_state=0)
-    return X.astype(np.float32), y
+    return make_blobs32(N, D, K)
 
 
 def ae(**kw) -> AutoencoderEmbedding:
-    params = dict(hidden_dims=(32,), latent_dim=LATENT, epochs=20, batch_size=32, precision="float32", device="cpu")
-    return AutoencoderEmbedding(**{**params, **kw})
+    return tiny_autoencoder(**{"hidden_dims": (32,), "latent_dim": LATENT, "epochs": 20, **kw})
 
 
 def vade(**kw) -> VaDE:
@@ -271,30 +264,15 @@ def test_get_params_are_the_constructor_arguments():
 
 
 # --- scikit-learn estimator checks ----------------------------------------------------------
-# As for the other clusterers (tests/test_methods.py): these four checks set n_clusters=1,
-# which deepclust refuses on purpose.
-_N_CLUSTERS_1 = "sets n_clusters=1, which deepclust refuses on purpose (n_clusters must be at least 2)"
-_XFAIL = dict.fromkeys(
-    ["check_dont_overwrite_parameters", "check_methods_subset_invariance", "check_fit2d_1feature", "check_fit2d_predict1d"], _N_CLUSTERS_1
-)
-
-
 def _tiny_estimators():
     v = lambda: VAEEmbedding(hidden_dims=(8,), latent_dim=2, epochs=2)  # noqa: E731
     a = AutoencoderEmbedding(hidden_dims=(8,), latent_dim=2, epochs=2)
     return [v(), VAEClustering(2, embedding=v()), VaDE(2, embedding=a, epochs=1, recon="mse")]
 
 
-def _expected_failed(est):
-    return {} if isinstance(est, VAEEmbedding) else _XFAIL
+from sklearn.utils.estimator_checks import parametrize_with_checks  # noqa: E402
 
-
-try:
-    from sklearn.utils.estimator_checks import parametrize_with_checks
-
-    _checks = parametrize_with_checks(_tiny_estimators(), expected_failed_checks=_expected_failed)
-except TypeError:  # pragma: no cover - expected_failed_checks needs scikit-learn >= 1.6
-    _checks = pytest.mark.skip(reason="the estimator checks are run with scikit-learn >= 1.6 only")
+_checks = parametrize_with_checks(for_sklearn_checks(_tiny_estimators()))  # n_clusters=1 -> 2: see conftest
 
 
 @pytest.mark.slow

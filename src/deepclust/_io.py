@@ -1,8 +1,11 @@
-"""Atomic file output.
+"""File helpers below every layer: atomic output, and reading a JSON or YAML mapping.
 
 Every file deepclust writes goes through these helpers: the content is written to a temporary
 file in the destination folder and renamed over the target, so a crash never leaves a
 half-written file and never destroys the previous version.
+
+:func:`read_mapping_file` reads configuration documents (network specs) so that the layers
+that only parse dicts (``deepclust.nn``) contain no file code.
 """
 
 from __future__ import annotations
@@ -13,7 +16,7 @@ import os
 import shutil
 import tempfile
 from pathlib import Path
-from typing import IO, Any, Iterator
+from typing import IO, Any, Iterator, Mapping
 
 
 def _current_umask() -> int:
@@ -137,3 +140,69 @@ def atomic_directory(path: str | os.PathLike, *, overwrite: bool = False) -> Ite
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
+
+
+MAPPING_SUFFIXES = (".json", ".yaml", ".yml")
+
+
+def read_mapping_file(path: str | os.PathLike, what: str = "file") -> Mapping:
+    """Read one mapping from a ``.json``, ``.yaml`` or ``.yml`` file.
+
+    Parameters
+    ----------
+    path : path-like
+    what : str
+        What the file holds, for messages (e.g. "network spec").
+
+    Returns
+    -------
+    Mapping
+        The parsed document, not validated further.
+
+    Raises
+    ------
+    ValueError
+        A suffix other than the three above, a document that does not parse, or one that
+        is not a single mapping; the message names the file.
+    FileNotFoundError
+        The file does not exist.
+    ImportError
+        A YAML file was given but PyYAML is not installed.
+    """
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if suffix not in MAPPING_SUFFIXES:
+        raise ValueError(f"{what} {str(path)!r}: expected a file ending in {', '.join(MAPPING_SUFFIXES)}")
+    if not path.is_file():
+        raise FileNotFoundError(f"{what} {str(path)!r} does not exist")
+    text = path.read_text(encoding="utf-8")
+    doc = _parse_json(text, path, what) if suffix == ".json" else _parse_yaml(text, path, what)
+    if isinstance(doc, list):
+        raise ValueError(
+            f"{what} {str(path)!r} holds a list of {len(doc)} entries; it must hold one spec "
+            "(a mapping with an 'encoder' list): load the file yourself and pass the one you want"
+        )
+    if not isinstance(doc, Mapping):
+        raise ValueError(f"{what} {str(path)!r} must hold a mapping, got {type(doc).__name__}")
+    return doc
+
+
+def _parse_json(text: str, path: Path, what: str) -> Any:
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"{what} {str(path)!r} is not valid JSON: {exc}") from None
+
+
+def _parse_yaml(text: str, path: Path, what: str) -> Any:
+    try:
+        import yaml
+    except ImportError:
+        raise ImportError(
+            f"reading the YAML {what} {str(path)!r} needs PyYAML (pip install pyyaml); "
+            "or write the same spec as a .json file, which needs nothing extra"
+        ) from None
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise ValueError(f"{what} {str(path)!r} is not valid YAML: {exc}") from None

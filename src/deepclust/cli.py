@@ -397,7 +397,7 @@ def _cmd_report(args) -> int:
 def _augment(text):
     if text is None:
         return None
-    from deepclust.nn.cohort_augment import check_augment, parse_augment
+    from deepclust.preprocess.augment_text import check_augment, parse_augment
 
     return check_augment(parse_augment(text))
 

@@ -21,6 +21,8 @@ from typing import Any, Callable
 from deepclust.datasets._anndata import annotate_anndata, from_anndata, load_h5ad, write_h5ad_result
 from deepclust.datasets._base import Dataset
 from deepclust.datasets._covariates import attach_covariates
+from deepclust.datasets._disk import DiskArray, as_input_for, is_out_of_core, open_array, transform_to_npy
+from deepclust.datasets._network_spec import load_network_spec
 from deepclust.datasets._benchmarks import (
     IDX_FILES,
     USPS_FILE,
@@ -36,6 +38,12 @@ from deepclust.datasets._tables import SUPPORTED, load_table
 
 __all__ = [
     "Dataset",
+    "DiskArray",
+    "as_input_for",
+    "is_out_of_core",
+    "load_network_spec",
+    "open_array",
+    "transform_to_npy",
     "DataNotAvailableError",
     "attach_covariates",
     "data_home",

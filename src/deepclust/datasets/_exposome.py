@@ -115,15 +115,53 @@ def load_exposome(data_dir: str | os.PathLike | None = None, table: str = "serum
     main_path = exposome_file(main, data_dir)
     cov_path = exposome_file(COVARIATES, data_dir)
 
-    if table == "exposures":
-        data, dropped = _read_samples_in_rows(main_path)
-    else:
-        data, dropped = _read_features_in_rows(main_path)
-    if dropped:
-        warnings.warn(f"exposome {table}: dropped non-numeric columns {dropped}", stacklevel=2)
-    ids = data.index.astype(str)
-    data.index = ids
+    data = _read_table(table, main_path)
+    ids = data.index
 
+    metadata = _covariates_of(ids, cov_path, main)
+    pdata = _optional_file(pdata_name, data_dir)
+    if pdata is not None:
+        metadata = _join_sample_annotation(metadata, pdata)
+    info = {"table": table, "files": [main, COVARIATES], "source": _URL}
+    fdata = _optional_file(fdata_name, data_dir)
+    if fdata is not None:
+        info.update(_feature_annotation(table, fdata, data.columns))
+    codes, classes = pd.factorize(metadata[LABEL], sort=True)
+    info.update(classes=[str(c) for c in classes], label=LABEL, confounders=_confounders(metadata))
+    return Dataset(
+        name="exposome" if table == "serum" else f"exposome-{table}",
+        X=np.ascontiguousarray(data.to_numpy(dtype=np.float32)),
+        y=codes.astype(np.int64),
+        feature_names=[str(c) for c in data.columns],
+        sample_ids=np.array(list(ids), dtype=object),
+        metadata=metadata,
+        info=info,
+    )
+
+
+def _read_table(table: str, path) -> pd.DataFrame:
+    """The table as samples x numeric features, indexed by the child ID as str; warns about
+    the non-numeric columns it drops."""
+    if table == "exposures":
+        data, dropped = _read_samples_in_rows(path)
+    else:
+        data, dropped = _read_features_in_rows(path)
+    if dropped:
+        warnings.warn(f"exposome {table}: dropped non-numeric columns {dropped}", stacklevel=3)  # the caller of load_exposome
+    data.index = data.index.astype(str)
+    return data
+
+
+def _confounders(metadata: pd.DataFrame) -> dict[str, list[str]]:
+    """The technical and the biological covariates present in ``metadata``."""
+    return {
+        "technical": [c for c in TECHNICAL if c in metadata.columns],
+        "biological": [c for c in BIOLOGICAL if c in metadata.columns],
+    }
+
+
+def _covariates_of(ids: pd.Index, cov_path, main: str) -> pd.DataFrame:
+    """The rows of ``covariates.csv`` for the children ``ids`` (str child IDs), in their order."""
     covariates = pd.read_csv(cov_path, index_col=0)
     if "ID" not in covariates.columns or LABEL not in covariates.columns:
         raise ValueError(f"{str(cov_path)!r} lacks the column 'ID' or {LABEL!r}; found {list(covariates.columns)}")
@@ -134,39 +172,26 @@ def load_exposome(data_dir: str | os.PathLike | None = None, table: str = "serum
         raise ValueError(
             f"{len(missing)} samples of {main!r} have no row in {COVARIATES!r}, e.g. ID {missing[0]!r}"
         )
-    metadata = covariates.loc[ids].copy()
+    return covariates.loc[ids].copy()
 
-    pdata = _optional_file(pdata_name, data_dir)
-    if pdata is not None:
-        pdata.index = (pdata["ID"] if "ID" in pdata.columns else pdata.index).astype(str)
-        pdata = pdata.drop(columns=[c for c in ("ID",) if c in pdata.columns])
-        pdata = pdata.rename(columns={c: f"pdata_{c}" for c in pdata.columns if c in metadata.columns})
-        metadata = metadata.join(pdata, how="left")
 
-    info = {"table": table, "files": [main, COVARIATES], "source": _URL}
-    fdata = _optional_file(fdata_name, data_dir)
-    if fdata is not None:
-        info["feature_metadata"] = fdata.reindex(data.columns)
-        if table == "exposures" and "var_type" in fdata.columns:
-            factors = set(fdata.index[fdata["var_type"] == "factor"])
-            info["categorical_features"] = [c for c in data.columns if c in factors]
+def _join_sample_annotation(metadata: pd.DataFrame, pdata: pd.DataFrame) -> pd.DataFrame:
+    """``metadata`` with the table's sample annotation (``*_pData.csv``) joined on the child ID;
+    its columns whose names clash are prefixed ``pdata_``."""
+    pdata.index = (pdata["ID"] if "ID" in pdata.columns else pdata.index).astype(str)
+    pdata = pdata.drop(columns=[c for c in ("ID",) if c in pdata.columns])
+    pdata = pdata.rename(columns={c: f"pdata_{c}" for c in pdata.columns if c in metadata.columns})
+    return metadata.join(pdata, how="left")
 
-    codes, classes = pd.factorize(metadata[LABEL], sort=True)
-    info["classes"] = [str(c) for c in classes]
-    info["label"] = LABEL
-    info["confounders"] = {
-        "technical": [c for c in TECHNICAL if c in metadata.columns],
-        "biological": [c for c in BIOLOGICAL if c in metadata.columns],
-    }
-    return Dataset(
-        name="exposome" if table == "serum" else f"exposome-{table}",
-        X=np.ascontiguousarray(data.to_numpy(dtype=np.float32)),
-        y=codes.astype(np.int64),
-        feature_names=[str(c) for c in data.columns],
-        sample_ids=np.array(list(ids), dtype=object),
-        metadata=metadata,
-        info=info,
-    )
+
+def _feature_annotation(table: str, fdata: pd.DataFrame, columns: pd.Index) -> dict:
+    """``info`` entries from the feature annotation: the annotation itself, aligned to
+    ``columns``, and for the exposures the names of the categorical ones."""
+    out = {"feature_metadata": fdata.reindex(columns)}
+    if table == "exposures" and "var_type" in fdata.columns:
+        factors = set(fdata.index[fdata["var_type"] == "factor"])
+        out["categorical_features"] = [c for c in columns if c in factors]
+    return out
 
 
 def _load_joined(table: str, data_dir) -> Dataset:

@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from deepclust.datasets._anndata import load_h5ad
 from deepclust.datasets._base import Dataset
 from deepclust.datasets._image_folder import load_image_folder
 from deepclust.datasets._images import image_stack_dataset
@@ -104,6 +105,19 @@ def load_table(
     ((2, 2), ['x', 'y'])
     """
     path = Path(path)
+    suffix = _supported_suffix(path)
+    name = path.stem if name is None else name
+    _check_options_apply(path, suffix, label_column=label_column, id_column=id_column, transpose=transpose, layer=layer, obsm=obsm)
+    if suffix == ".h5ad":
+        return load_h5ad(path, layer=layer, obsm=obsm, label_column=label_column, name=name)
+    if suffix in (".npy", ".npz"):
+        return _load_array(path, transpose=transpose, name=name, allow_missing=allow_missing)
+    frame = _read_frame(path, suffix, transpose, names=(id_column, label_column))
+    return _frame_to_dataset(frame, path, label_column=label_column, id_column=id_column, name=name, allow_missing=allow_missing)
+
+
+def _supported_suffix(path: Path) -> str:
+    """The lower-case extension of the existing file ``path``, one of :data:`SUPPORTED`."""
     if not path.exists():
         raise FileNotFoundError(f"no such file: {str(path)!r}")
     if path.is_dir():
@@ -119,24 +133,22 @@ def load_table(
             f"cannot load {str(path)!r}: unsupported extension {path.suffix!r}; "
             f"supported are {', '.join(SUPPORTED)}"
         )
-    name = path.stem if name is None else name
+    return suffix
+
+
+def _check_options_apply(path: Path, suffix: str, *, label_column, id_column, transpose, layer, obsm) -> None:
+    """Refuse the options of :func:`load_table` that the file's format cannot honour."""
     if suffix == ".h5ad":
         if id_column is not None or transpose:
             raise ValueError(f"{str(path)!r}: id_column and transpose do not apply to .h5ad files (obs_names are the ids)")
-        from deepclust.datasets._anndata import load_h5ad
-
-        return load_h5ad(path, layer=layer, obsm=obsm, label_column=label_column, name=name)
+        return
     if layer is not None or obsm is not None:
         raise ValueError(f"{str(path)!r}: layer= and obsm= apply to .h5ad files only")
-    if suffix in (".npy", ".npz"):
-        if label_column is not None or id_column is not None:
-            raise ValueError(
-                f"{str(path)!r}: label_column and id_column need a table with named columns; "
-                "a .npy/.npz file has none (store labels as array 'y' and ids as 'ids' in an .npz)"
-            )
-        return _load_array(path, transpose=transpose, name=name, allow_missing=allow_missing)
-    frame = _read_frame(path, suffix, transpose, names=(id_column, label_column))
-    return _frame_to_dataset(frame, path, label_column=label_column, id_column=id_column, name=name, allow_missing=allow_missing)
+    if suffix in (".npy", ".npz") and (label_column is not None or id_column is not None):
+        raise ValueError(
+            f"{str(path)!r}: label_column and id_column need a table with named columns; "
+            "a .npy/.npz file has none (store labels as array 'y' and ids as 'ids' in an .npz)"
+        )
 
 
 # The cells pandas reads as missing by default. In columns of names (sample ids, labels, the

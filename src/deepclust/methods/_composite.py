@@ -26,7 +26,8 @@ from deepclust.methods._base import Float32OutputMixin, check_array_2d
 from deepclust.methods._clusterers import Assigner, has_predict_proba
 from deepclust.methods._params import Interval
 from deepclust.methods._persist import load_model, nested_state, prefixed, restore_nested, save_model, unprefixed
-from deepclust.methods.streaming import as_input_for, check_array_or_disk
+from deepclust.datasets import as_input_for
+from deepclust.methods.streaming import check_array_or_disk
 
 CHUNK = 4096  # rows per forward pass of a head over a whole data set
 

@@ -22,7 +22,8 @@ from torch import nn
 from deepclust.methods._base import draw_seed, resolve_precision, seed_stream, to_tensor, torch_seeded
 from deepclust.methods._composite import CHUNK, EmbeddingClusterer, head_arrays, head_in_chunks, load_head, plain_history
 from deepclust.methods._persist import prefixed, unprefixed
-from deepclust.methods.streaming import BlockBatches, DiskArray
+from deepclust.datasets import DiskArray
+from deepclust.train.batches import BlockBatches
 from deepclust.nn import Autoencoder
 from deepclust.train import Callback, TrainState, fit_module
 from deepclust.train.distributed import all_gather_rows, row_range

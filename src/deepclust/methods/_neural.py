@@ -38,9 +38,13 @@ from torch import nn
 from deepclust.methods._base import Float32OutputMixin, apply_in_chunks, check_array_2d, draw_seed, resolve_device, resolve_precision, seed_stream, to_tensor, torch_seeded
 from deepclust.methods._params import POSITIVE_INT, POSITIVE_REAL, Integral, Interval, StrOptions
 from deepclust.methods._persist import load_model, prefixed, save_model, unprefixed
-from deepclust.methods.streaming import BlockBatches, DiskArray, check_array_or_disk
-from deepclust.nn import Autoencoder, glorot_uniform_, load_spec
-from deepclust.nn.cohort_augment import TabularAugmenter, check_augment
+from deepclust.datasets import DiskArray
+from deepclust.methods.streaming import check_array_or_disk
+from deepclust.train.batches import BlockBatches
+from deepclust.datasets import load_network_spec as load_spec
+from deepclust.nn import Autoencoder, glorot_uniform_
+from deepclust.nn.cohort_augment import TabularAugmenter
+from deepclust.preprocess.augment_text import check_augment
 from deepclust.nn.sizing import default_hidden_dims
 from deepclust.train import EarlyStopping, fit_module
 from deepclust.train.budget import PlateauStop, training_budget

@@ -8,7 +8,7 @@ from typing import Sequence
 from deepclust.methods._neural import NeuralEmbedding, ReconstructionMixin
 from deepclust.methods._persist import register_model
 from deepclust.nn import build_autoencoder, mlp_autoencoder
-from deepclust.nn.cohort_augment import check_augment
+from deepclust.preprocess.augment_text import check_augment
 
 __all__ = ["AutoencoderEmbedding"]
 

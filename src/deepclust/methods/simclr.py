@@ -13,7 +13,8 @@ from torch import nn
 from deepclust.methods._neural import NeuralEmbedding, TrainingContext, network_architecture, probe_network
 from deepclust.methods._params import Interval, Integral, POSITIVE_REAL
 from deepclust.methods._persist import register_model
-from deepclust.nn import MLP, ContrastiveNet, ImageAugment, TabularAugment, build_autoencoder, load_spec
+from deepclust.datasets import load_network_spec as load_spec
+from deepclust.nn import MLP, ContrastiveNet, ImageAugment, TabularAugment, build_autoencoder
 
 
 def make_augment(augment, input_shape):

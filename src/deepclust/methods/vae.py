@@ -15,7 +15,7 @@ from deepclust.methods._params import Interval, Real, StrOptions
 from deepclust.methods._persist import register_model
 from deepclust.methods.clustering import AutoencoderClustering
 from deepclust.nn import build_autoencoder
-from deepclust.nn.cohort_augment import check_augment
+from deepclust.preprocess.augment_text import check_augment
 from deepclust.nn.vae import RECONS, VAE, mlp_vae, vae_from_autoencoder
 
 

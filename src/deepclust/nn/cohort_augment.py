@@ -41,6 +41,8 @@ KEYS = ("noise", "mixup", "marginal")
 def check_augment(spec) -> dict[str, float] | None:
     """Validate an augmentation spec: None, or a mapping with some of :data:`KEYS`.
 
+    The text form ``"noise=0.1,mixup=0.2"`` is parsed by :func:`deepclust.preprocess.check_augment`.
+
     Returns the spec with every key filled in (0 = off), or None when everything is off.
 
     Examples
@@ -50,8 +52,11 @@ def check_augment(spec) -> dict[str, float] | None:
     """
     if spec is None:
         return None
-    if isinstance(spec, str):
-        spec = parse_augment(spec)
+    if isinstance(spec, str):  # text is parsed by the layers above nn
+        raise ValueError(
+            f"augment text {spec!r} must be parsed first: use deepclust.preprocess.check_augment, "
+            "which takes 'noise=0.1,mixup=0.2' as well as a mapping"
+        )
     if not isinstance(spec, Mapping):
         raise ValueError(f"augment must be None or a mapping like {{'noise': 0.1, 'mixup': 0.2, 'marginal': 0.1}}, got {spec!r}")
     unknown = [k for k in spec if k not in KEYS]
@@ -70,22 +75,6 @@ def check_augment(spec) -> dict[str, float] | None:
     if out["marginal"] >= 1:
         raise ValueError(f"augment['marginal'] is a probability and must be below 1, got {out['marginal']}")
     return out if any(out.values()) else None
-
-
-def parse_augment(text: str) -> dict[str, float]:
-    """``"noise=0.1,mixup=0.2"`` -> ``{"noise": 0.1, "mixup": 0.2}`` (the CLI's form)."""
-    out = {}
-    for part in text.split(","):
-        if not part.strip():
-            continue
-        key, sep, value = part.partition("=")
-        if not sep:
-            raise ValueError(f"augment: expected key=value pairs like 'noise=0.1,mixup=0.2', got {part!r}")
-        try:
-            out[key.strip()] = float(value)
-        except ValueError:
-            raise ValueError(f"augment: {key.strip()!r} must be a number, got {value!r}") from None
-    return out
 
 
 class TabularAugmenter:

@@ -1,4 +1,5 @@
-"""Autoencoders from a declarative spec: a dict, or a JSON or YAML file.
+"""Autoencoders from a declarative spec: a dict (read a JSON or YAML file with
+:func:`deepclust.datasets.load_network_spec`).
 
 A spec describes the *encoder* as a list of layers in the style of the Aljalbout et al. (2018)
 repository; the decoder is its mirror image, built automatically, so that sizes round-trip
@@ -61,22 +62,21 @@ taxonomy and new methods. arXiv:1801.07648.
 from __future__ import annotations
 
 import difflib
-import json
 import math
 import numbers
 import os
-from pathlib import Path
+import warnings
 from typing import Any, Mapping
 
 import torch  # noqa: F401  (the doctest examples use it)
 
+from deepclust._io import MAPPING_SUFFIXES, read_mapping_file
 from deepclust.nn.autoencoder import Autoencoder, mlp_autoencoder
 from deepclust.nn.conv import mirrored_autoencoder, trace_layers
 from deepclust.nn.mlp import _ACTIVATIONS
 
-__all__ = ["build_autoencoder", "latent_dim", "load_spec"]
+__all__ = ["build_autoencoder", "latent_dim", "load_spec", "normalize_spec"]
 
-_SUFFIXES = (".json", ".yaml", ".yml")
 _LINEAR = ("linear", "identity", "none")
 _ACTIVATION_ALIASES = {"rectify": "relu"}  # Lasagne's name, used in the Aljalbout files
 _PADDINGS = ("same", "valid")
@@ -120,13 +120,14 @@ _TWO_D = ("Conv2D", "MaxPool2D")
 
 # -- reading --------------------------------------------------------------------------------
 def load_spec(spec) -> dict:
-    """Read and validate a network spec; return it in canonical form.
+    """Validate a network spec given as a dict; return it in canonical form.
 
     Parameters
     ----------
-    spec : dict, str or os.PathLike
-        The spec itself, or the path of a ``.json``, ``.yaml`` or ``.yml`` file holding one.
-        YAML needs PyYAML.
+    spec : dict
+        The spec. A ``.json``/``.yaml``/``.yml`` path is still accepted here but deprecated:
+        reading files belongs to the layers above ``nn``; use
+        :func:`deepclust.datasets.load_network_spec`, which takes a dict or a path.
 
     Returns
     -------
@@ -139,11 +140,7 @@ def load_spec(spec) -> dict:
     ------
     ValueError
         An unknown layer type or key (with a did-you-mean), a missing required key, or a
-        value of the wrong kind; the message names the file and the layer index.
-    FileNotFoundError
-        The file does not exist.
-    ImportError
-        A YAML file was given but PyYAML is not installed.
+        value of the wrong kind; the message names the source and the layer index.
 
     Examples
     --------
@@ -154,47 +151,26 @@ def load_spec(spec) -> dict:
     ('relu', None)
     """
     if isinstance(spec, Mapping):
-        return _normalize(spec, "spec")
+        return normalize_spec(spec)
     if isinstance(spec, (str, os.PathLike)):
-        path = Path(spec)
-        return _normalize(_read(path), str(path))
+        warnings.warn(
+            "passing a file path to deepclust.nn.load_spec / build_autoencoder is deprecated; "
+            "read it with deepclust.datasets.load_network_spec(path) and pass the dict",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        return normalize_spec(read_mapping_file(spec, "network spec"), str(spec))
     raise ValueError(
-        f"a network spec must be a dict or the path of a {'/'.join(_SUFFIXES)} file, got {type(spec).__name__}"
+        f"a network spec must be a dict or the path of a {'/'.join(MAPPING_SUFFIXES)} file, got {type(spec).__name__}"
     )
 
 
-def _read(path: Path) -> Any:
-    suffix = path.suffix.lower()
-    if suffix not in _SUFFIXES:
-        raise ValueError(f"network spec {str(path)!r}: expected a file ending in {', '.join(_SUFFIXES)}")
-    if not path.is_file():
-        raise FileNotFoundError(f"network spec {str(path)!r} does not exist")
-    text = path.read_text(encoding="utf-8")
-    if suffix == ".json":
-        try:
-            doc = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise ValueError(f"network spec {str(path)!r} is not valid JSON: {exc}") from None
-    else:
-        try:
-            import yaml
-        except ImportError:
-            raise ImportError(
-                f"reading the YAML network spec {str(path)!r} needs PyYAML (pip install pyyaml); "
-                "or write the same spec as a .json file, which needs nothing extra"
-            ) from None
-        try:
-            doc = yaml.safe_load(text)
-        except yaml.YAMLError as exc:
-            raise ValueError(f"network spec {str(path)!r} is not valid YAML: {exc}") from None
-    if isinstance(doc, list):
-        raise ValueError(
-            f"network spec {str(path)!r} holds a list of {len(doc)} entries; it must hold one spec "
-            "(a mapping with an 'encoder' list): load the file yourself and pass the one you want"
-        )
-    if not isinstance(doc, Mapping):
-        raise ValueError(f"network spec {str(path)!r} must hold a mapping, got {type(doc).__name__}")
-    return doc
+def normalize_spec(spec: Mapping, source: str = "spec") -> dict:
+    """Validate the network spec ``spec`` (a mapping) and return its canonical form.
+
+    ``source`` names where it came from (a file name) in error messages.
+    """
+    return _normalize(spec, source)
 
 
 # -- validation -----------------------------------------------------------------------------

@@ -56,6 +56,7 @@ def apply_scaling(state: dict, X: np.ndarray) -> np.ndarray:
 
 
 from deepclust.preprocess._base import PreprocessStep  # noqa: E402
+from deepclust.preprocess.augment_text import check_augment, parse_augment  # noqa: E402
 from deepclust.preprocess.batch import BatchCenterer  # noqa: E402
 from deepclust.preprocess.combat import ComBat  # noqa: E402
 from deepclust.preprocess.missing import DropMissing, Imputer  # noqa: E402
@@ -77,8 +78,10 @@ __all__ = [
     "Preprocessor",
     "SelectTopFeatures",
     "apply_scaling",
+    "check_augment",
     "ends_with_scaling",
     "fit_scaling",
+    "parse_augment",
     "parse_step",
     "split_steps",
 ]

@@ -127,7 +127,7 @@ def fit_module(
     tensors : sequence of Tensor, each of shape (n_samples, ...), or BatchSource
         Tensors already on the training device (rows are gathered by index, never by a Python
         loop), or a :class:`~deepclust.train.batches.BatchSource` such as
-        :class:`~deepclust.methods.streaming.BlockBatches`, which streams a file from disk.
+        :class:`~deepclust.train.batches.BlockBatches`, which streams a file from disk.
     epochs, batch_size : int
     optimizer : torch.optim.Optimizer
     generator : torch.Generator
@@ -160,22 +160,66 @@ def fit_module(
     TrainState
         With ``history``: per-epoch means of every logged loss, plus ``epoch`` and ``seconds``.
     """
+    source, state = _source_and_state(module, optimizer, tensors, state, epochs=epochs, batch_size=batch_size)
     callbacks = [*callbacks, *active_observers()]  # observers watch every run inside observe_training()
+    run, start_epoch = _begin(
+        state, module, loss_fn, optimizer, generator, source, callbacks, batch_size=batch_size, max_steps=max_steps,
+        autocast_dtype=autocast_dtype, desc=desc, start_epoch=start_epoch,
+    )
+    bar = _progress_bar(desc, epochs, start_epoch) if progress and run.rank == 0 else None
+    try:
+        for epoch in range(start_epoch, epochs):
+            if not _train_epoch(run, state, epoch, bar):
+                break
+    finally:
+        if bar is not None:
+            bar.close()
+        state.batch_index = None
+    for cb in run.callbacks:
+        cb.on_train_end(state)
+    module.eval()
+    return state
+
+
+@dataclass
+class _Run:
+    """What every epoch of one :func:`fit_module` call uses."""
+
+    module: nn.Module
+    compute: Callable
+    optimizer: torch.optim.Optimizer
+    generator: torch.Generator
+    source: BatchSource
+    callbacks: list
+    batch_size: int
+    max_steps: int | None
+    autocast_dtype: torch.dtype | None
+    rank: int
+    world: int
+
+
+def _source_and_state(module, optimizer, tensors, state, *, epochs: int, batch_size: int) -> tuple[BatchSource, TrainState]:
+    """The batch source over ``tensors`` and the state to train from, checked for an empty source and the batch size."""
     source = tensors if isinstance(tensors, BatchSource) else TensorBatches(tensors)
     if source.n_samples == 0:
         raise ValueError("cannot train on zero samples")
     if batch_size < 1:
         raise ValueError(f"batch_size must be >= 1, got {batch_size}")
-    device = source.device
     if state is None:
         state = TrainState(module=module, optimizer=optimizer, epochs=epochs)
     state.epochs = epochs
     state.stop, state.stop_reason = False, None
-    rank, world = distributed.rank(), distributed.world_size()
-    # Inside a deepclust.train.checkpointing() block: checkpoints, and resuming from them.
+    return source, state
+
+
+def _begin(state, module, loss_fn, optimizer, generator, source, callbacks, *, batch_size, max_steps, autocast_dtype, desc, start_epoch):
+    """Open the checkpoint phase (inside a checkpointing() block), start the callbacks, resume
+    or replay the shuffles of earlier epochs, and wrap ``loss_fn`` for data parallelism;
+    return (the run's settings, the first epoch to run)."""
     from deepclust.train.checkpoint import open_phase  # here: that module builds on this one
 
-    checkpoint = open_phase(module, optimizer, generator, source, epochs=epochs, batch_size=batch_size, max_steps=max_steps, desc=desc, callbacks=callbacks)
+    rank, world = distributed.rank(), distributed.world_size()
+    checkpoint = open_phase(module, optimizer, generator, source, epochs=state.epochs, batch_size=batch_size, max_steps=max_steps, desc=desc, callbacks=callbacks)
     if checkpoint is not None and world > 1:
         raise ValueError("checkpoints are not supported under torchrun (several processes would write one folder); run without checkpointing")
     if checkpoint is not None:
@@ -188,71 +232,70 @@ def fit_module(
     else:
         for _ in range(start_epoch):  # replay the shuffles of the epochs already done
             source.skip_epoch(generator)
-    compute = distributed.data_parallel(module, loss_fn, optimizer, device) if world > 1 else loss_fn
+    compute = distributed.data_parallel(module, loss_fn, optimizer, source.device) if world > 1 else loss_fn
+    run = _Run(module, compute, optimizer, generator, source, list(callbacks), batch_size, max_steps, autocast_dtype, rank, world)
+    return run, start_epoch
 
-    bar = None
-    if progress and rank == 0:
-        from tqdm.auto import tqdm
 
-        bar = tqdm(total=epochs, initial=min(start_epoch, epochs), desc=desc, unit="epoch", leave=False)
-    use_autocast = autocast_dtype is not None
-    try:
-        for epoch in range(start_epoch, epochs):
-            state.epoch = epoch
-            module.train()
-            for cb in callbacks:
-                cb.on_epoch_begin(state)
-            if state.stop:
-                break
-            t0 = time.perf_counter()
-            sums: dict[str, torch.Tensor] = {}
-            seen = 0
-            for idx, batch in source.epoch(generator, batch_size, rank=rank, world_size=world):
-                if max_steps is not None and state.step >= max_steps:
-                    state.stop, state.stop_reason = True, f"reached max_steps={max_steps}"
-                    break
-                state.batch_index = idx
-                for cb in callbacks:
-                    cb.on_batch_begin(state)
-                if state.stop:
-                    break
-                with torch.autocast(device_type=device.type, dtype=autocast_dtype or torch.bfloat16, enabled=use_autocast):
-                    out = compute(module, batch, state)
-                parts = out if isinstance(out, dict) else {"loss": out}
-                loss = parts["loss"]
-                optimizer.zero_grad(set_to_none=True)
-                loss.backward()
-                optimizer.step()
-                state.step += 1
-                w = float(idx.shape[0])
-                seen += idx.shape[0]
-                for k, v in parts.items():
-                    v = v.detach().float() * w
-                    sums[k] = sums[k] + v if k in sums else v
-            sums, seen = distributed.reduce_epoch_sums(sums, seen)
-            if seen == 0:  # stopped before the first batch of this epoch
-                break
-            state.logs = {k: float(v) / seen for k, v in sums.items()}
-            state.logs["seconds"] = time.perf_counter() - t0
-            for cb in callbacks:
-                cb.on_epoch_end(state)
-            state.history.setdefault("epoch", []).append(epoch)
-            for k, v in state.logs.items():
-                state.history.setdefault(k, []).append(v)
-            if bar is not None:
-                bar.update(1)
-                bar.set_postfix(loss=f"{state.logs['loss']:.4g}")
-            if not torch.isfinite(torch.tensor(state.logs["loss"])):
-                raise FloatingPointError(
-                    f"training diverged at epoch {epoch}: loss is {state.logs['loss']}; try a smaller learning rate"
-                )
-            if state.stop:
-                break
-    finally:
-        if bar is not None:
-            bar.close()
-        state.batch_index = None
-    for cb in callbacks:
-        cb.on_train_end(state)
-    module.eval()
-    return state
+def _progress_bar(desc: str, epochs: int, start_epoch: int):
+    from tqdm.auto import tqdm
+
+    return tqdm(total=epochs, initial=min(start_epoch, epochs), desc=desc, unit="epoch", leave=False)
+
+
+def _train_epoch(run: _Run, state: TrainState, epoch: int, bar) -> bool:
+    """One epoch: its batches, then the epoch-end logs and callbacks. False when training ends."""
+    state.epoch = epoch
+    run.module.train()
+    for cb in run.callbacks:
+        cb.on_epoch_begin(state)
+    if state.stop:
+        return False
+    t0 = time.perf_counter()
+    sums, seen = _run_batches(run, state)
+    sums, seen = distributed.reduce_epoch_sums(sums, seen)
+    if seen == 0:  # stopped before the first batch of this epoch
+        return False
+    state.logs = {k: float(v) / seen for k, v in sums.items()}
+    state.logs["seconds"] = time.perf_counter() - t0
+    for cb in run.callbacks:
+        cb.on_epoch_end(state)
+    state.history.setdefault("epoch", []).append(epoch)
+    for k, v in state.logs.items():
+        state.history.setdefault(k, []).append(v)
+    if bar is not None:
+        bar.update(1)
+        bar.set_postfix(loss=f"{state.logs['loss']:.4g}")
+    if not torch.isfinite(torch.tensor(state.logs["loss"])):
+        raise FloatingPointError(f"training diverged at epoch {epoch}: loss is {state.logs['loss']}; try a smaller learning rate")
+    return not state.stop
+
+
+def _run_batches(run: _Run, state: TrainState) -> tuple[dict[str, torch.Tensor], int]:
+    """The optimiser steps of one epoch; returns the row-weighted sums of the logged losses and
+    the number of rows they cover (this rank's)."""
+    sums: dict[str, torch.Tensor] = {}
+    seen = 0
+    device_type = run.source.device.type
+    for idx, batch in run.source.epoch(run.generator, run.batch_size, rank=run.rank, world_size=run.world):
+        if run.max_steps is not None and state.step >= run.max_steps:
+            state.stop, state.stop_reason = True, f"reached max_steps={run.max_steps}"
+            break
+        state.batch_index = idx
+        for cb in run.callbacks:
+            cb.on_batch_begin(state)
+        if state.stop:
+            break
+        with torch.autocast(device_type=device_type, dtype=run.autocast_dtype or torch.bfloat16, enabled=run.autocast_dtype is not None):
+            out = run.compute(run.module, batch, state)
+        parts = out if isinstance(out, dict) else {"loss": out}
+        run.optimizer.zero_grad(set_to_none=True)
+        parts["loss"].backward()
+        run.optimizer.step()
+        state.step += 1
+        w = float(idx.shape[0])
+        seen += idx.shape[0]
+        for k, v in parts.items():
+            v = v.detach().float() * w
+            sums[k] = sums[k] + v if k in sums else v
+    return sums, seen
