@@ -24,17 +24,12 @@ from deepclust.methods._persist import (
     save_model,
     unprefixed,
 )
-from deepclust.methods._umap_cache import enable_umap_jit_cache, import_umap
+from deepclust.methods._umap_cache import enable_umap_jit_cache
+from deepclust.methods.manifold import build_manifold, default_umap  # noqa: F401 - default_umap: public name kept here
 from deepclust.methods.clustering import check_n_clusters, fit_embedding
 from deepclust.methods.streaming import as_input_for, check_array_or_disk
 
 logger = logging.getLogger(__name__)
-
-
-def default_umap(n_components: int, seed: int):
-    """UMAP as in N2D: ``n_neighbors=20, min_dist=0``, ``n_components`` = number of clusters."""
-    umap = import_umap()
-    return umap.UMAP(n_neighbors=20, min_dist=0.0, n_components=n_components, metric="euclidean", random_state=seed)
 
 
 def _fit_manifold(manifold, Z: np.ndarray) -> np.ndarray:
@@ -65,9 +60,11 @@ class N2D(Float32OutputMixin, ClusterMixin, TransformerMixin, BaseEstimator):
     n_clusters : int, default=10
     embedding : transformer, default=None
         None: ``AutoencoderEmbedding(latent_dim=n_clusters)``, the paper's d-500-500-2000-k.
-    manifold : transformer with ``transform``, default=None
-        None: ``umap.UMAP(n_neighbors=20, min_dist=0, n_components=n_clusters)``. It must be
-        able to embed new points, which is why t-SNE is not accepted.
+    manifold : {"auto", "parallel", "umap"}, transformer with ``transform`` or None, default=None
+        None or "auto": the measured default, "parallel"; "parallel": ``ParallelUMAP`` (every
+        core, same result for any thread count); "umap": umap-learn's ``UMAP``; both with
+        ``n_neighbors=20, min_dist=0, n_components=n_clusters``. An object must be able to
+        embed new points, which is why t-SNE is not accepted (``manifold.build_manifold``).
     clusterer : {"kmeans", "gmm", "agglomerative"} or clusterer, default=None
         None: ``GaussianMixture(n_clusters, covariance_type="full")``.
     random_state : int, numpy Generator or None, default=None
@@ -135,17 +132,7 @@ class N2D(Float32OutputMixin, ClusterMixin, TransformerMixin, BaseEstimator):
         return self
 
     def _make_manifold(self, k: int, seed: int, n_samples: int):
-        if self.manifold is None:
-            return default_umap(min(k, max(n_samples - 2, 1)), seed)
-        if not (hasattr(self.manifold, "fit_transform") and hasattr(self.manifold, "transform")):
-            raise ValueError(
-                f"manifold {type(self.manifold).__name__} cannot embed new points (it has no transform method); "
-                "use UMAP, PCA or another transformer (t-SNE is not supported for this reason)"
-            )
-        m = clone(self.manifold)
-        if "random_state" in m.get_params() and m.get_params()["random_state"] is None:
-            m.set_params(random_state=seed)
-        return m
+        return build_manifold(self.manifold, k, seed, n_samples)
 
     def _manifold(self):
         """The fitted manifold learner, re-fitted from the stored codes after :meth:`load`."""

@@ -1,0 +1,65 @@
+"""The manifold step of N2D: which learner reshapes the autoencoder's codes, and how it is built.
+
+``ParallelUMAP`` is UMAP on every core with a thread-count-independent result; umap-learn's
+``UMAP`` stays available (``manifold="umap"``). :func:`build_manifold` turns N2D's ``manifold``
+parameter into an unfitted learner.
+"""
+
+from __future__ import annotations
+
+from sklearn.base import clone
+
+from deepclust.methods.manifold._knn import exact_knn
+from deepclust.methods.manifold._parallel_umap import ParallelUMAP
+
+__all__ = ["MANIFOLDS", "ParallelUMAP", "build_manifold", "default_umap", "exact_knn"]
+
+#: the names N2D's ``manifold`` parameter accepts; "auto" is the measured default (NOTES_n2d.md)
+MANIFOLDS = ("auto", "parallel", "umap")
+_AUTO = "parallel"
+
+
+def default_umap(n_components: int, seed: int):
+    """umap-learn's UMAP as in N2D: ``n_neighbors=20, min_dist=0``, ``n_components`` = number of clusters."""
+    from deepclust.methods._umap_cache import import_umap
+
+    umap = import_umap()
+    return umap.UMAP(n_neighbors=20, min_dist=0.0, n_components=n_components, metric="euclidean", random_state=seed)
+
+
+def default_parallel(n_components: int, seed: int) -> ParallelUMAP:
+    """:class:`ParallelUMAP` with N2D's settings: ``n_neighbors=20, min_dist=0``."""
+    return ParallelUMAP(n_neighbors=20, min_dist=0.0, n_components=n_components, random_state=seed)
+
+
+def build_manifold(manifold, n_clusters: int, seed: int, n_samples: int):
+    """The unfitted manifold learner for N2D.
+
+    Parameters
+    ----------
+    manifold : {"auto", "parallel", "umap"}, None or transformer
+        None or "auto": the default learner (``"parallel"``); "parallel": :class:`ParallelUMAP`;
+        "umap": umap-learn's ``UMAP``; both with ``n_neighbors=20, min_dist=0``. A transformer
+        is cloned and given ``seed`` if its ``random_state`` is None; it must have
+        ``transform`` so that new points can be embedded (t-SNE cannot).
+    n_clusters : int
+        Number of clusters, the embedding's dimension for the named learners.
+    seed : int
+    n_samples : int
+        Training rows; the dimension is capped below it (the spectral start needs that).
+    """
+    if manifold is None or isinstance(manifold, str):
+        name = "auto" if manifold is None else manifold
+        if name not in MANIFOLDS:
+            raise ValueError(f"manifold={manifold!r} is not one of {MANIFOLDS} or a transformer object")
+        dim = min(n_clusters, max(n_samples - 2, 1))
+        return (default_umap if (_AUTO if name == "auto" else name) == "umap" else default_parallel)(dim, seed)
+    if not (hasattr(manifold, "fit_transform") and hasattr(manifold, "transform")):
+        raise ValueError(
+            f"manifold {type(manifold).__name__} cannot embed new points (it has no transform method); "
+            "use UMAP, PCA or another transformer (t-SNE is not supported for this reason)"
+        )
+    m = clone(manifold)
+    if "random_state" in m.get_params() and m.get_params()["random_state"] is None:
+        m.set_params(random_state=seed)
+    return m
