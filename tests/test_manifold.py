@@ -9,7 +9,7 @@ from sklearn.decomposition import PCA
 from sklearn.neighbors import NearestNeighbors
 
 from deepclust.methods import N2D, AutoencoderEmbedding
-from deepclust.methods.manifold import ParallelUMAP, build_manifold, exact_knn
+from deepclust.methods.manifold import AUTO_MAX_KNN_FLOP, ParallelUMAP, auto_manifold, build_manifold, exact_knn
 
 
 @pytest.fixture(autouse=True, scope="module")
@@ -122,6 +122,15 @@ def test_build_manifold_names_and_objects():
     assert build_manifold(PCA(2), 5, 0, 100).get_params()["random_state"] == 0
     with pytest.raises(ValueError, match="'tsne'"):
         build_manifold("tsne", 5, 0, 100)
+
+
+def test_auto_takes_the_exact_search_only_while_it_is_cheap():
+    assert auto_manifold(70000, 10) == "parallel"  # MNIST-70k codes: 1e11 FLOP
+    assert auto_manifold(70000, 784) == "umap"  # MNIST pixels: 7.7e12 FLOP
+    assert auto_manifold(1_000_000, 10) == "umap"
+    n = int((AUTO_MAX_KNN_FLOP / 20) ** 0.5)  # the boundary at d = 10
+    assert (auto_manifold(n, 10), auto_manifold(n + 1, 10)) == ("parallel", "umap")
+    assert type(build_manifold("auto", 10, 0, 70000, 784)).__module__.startswith("umap")
 
 
 def n2d(**kw):

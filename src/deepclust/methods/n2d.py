@@ -61,7 +61,8 @@ class N2D(Float32OutputMixin, ClusterMixin, TransformerMixin, BaseEstimator):
     embedding : transformer, default=None
         None: ``AutoencoderEmbedding(latent_dim=n_clusters)``, the paper's d-500-500-2000-k.
     manifold : {"auto", "parallel", "umap"}, transformer with ``transform`` or None, default=None
-        None or "auto": the measured default, "parallel"; "parallel": ``ParallelUMAP`` (every
+        None or "auto": ``ParallelUMAP`` while its exact neighbour search is cheap (2 n^2 d
+        <= 1e12 FLOP on the codes), else umap-learn; "parallel": ``ParallelUMAP`` (every
         core, same result for any thread count); "umap": umap-learn's ``UMAP``; both with
         ``n_neighbors=20, min_dist=0, n_components=n_clusters``. An object must be able to
         embed new points, which is why t-SNE is not accepted (``manifold.build_manifold``).
@@ -116,13 +117,14 @@ class N2D(Float32OutputMixin, ClusterMixin, TransformerMixin, BaseEstimator):
             clusterer = GaussianMixture(n_components=k, covariance_type="full", random_state=clu_seed)
         else:
             clusterer = make_clusterer(self.clusterer, k, clu_seed, n_samples=X.shape[0])
-        manifold = self._make_manifold(k, man_seed, X.shape[0])
+        self._make_manifold(k, man_seed, X.shape[0])  # a bad manifold fails before the autoencoder trains
         embedding = self.embedding
         if embedding is None:
             from deepclust.methods.embedding import AutoencoderEmbedding
 
             embedding = AutoencoderEmbedding(latent_dim=k)
         self.embedding_, Z = fit_embedding(embedding, emb_seed, X)
+        manifold = self._make_manifold(k, man_seed, X.shape[0], Z.shape[1])  # "auto" looks at the codes' dimension
         M = _fit_manifold(manifold, Z)
         self._assigner, self.labels_ = fit_assigner(clusterer, M)
         self.manifold_, self.clusterer_ = manifold, clusterer
@@ -131,8 +133,8 @@ class N2D(Float32OutputMixin, ClusterMixin, TransformerMixin, BaseEstimator):
         self.n_features_in_ = X.shape[1]
         return self
 
-    def _make_manifold(self, k: int, seed: int, n_samples: int):
-        return build_manifold(self.manifold, k, seed, n_samples)
+    def _make_manifold(self, k: int, seed: int, n_samples: int, n_features: int | None = None):
+        return build_manifold(self.manifold, k, seed, n_samples, n_features)
 
     def _manifold(self):
         """The fitted manifold learner, re-fitted from the stored codes after :meth:`load`."""

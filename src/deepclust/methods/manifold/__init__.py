@@ -12,11 +12,23 @@ from sklearn.base import clone
 from deepclust.methods.manifold._knn import exact_knn
 from deepclust.methods.manifold._parallel_umap import ParallelUMAP
 
-__all__ = ["MANIFOLDS", "ParallelUMAP", "build_manifold", "default_umap", "exact_knn"]
+__all__ = ["AUTO_MAX_KNN_FLOP", "MANIFOLDS", "ParallelUMAP", "auto_manifold", "build_manifold", "default_parallel", "default_umap", "exact_knn"]
 
 #: the names N2D's ``manifold`` parameter accepts; "auto" is the measured default (NOTES_n2d.md)
 MANIFOLDS = ("auto", "parallel", "umap")
-_AUTO = "parallel"
+
+#: "auto" takes ParallelUMAP while its exact neighbour search costs at most this many
+#: floating-point operations (2 n^2 d): 1e12 is ~5-10 s on a 2-core CPU; MNIST-70k's 10-d
+#: codes need 1e11. Above it (raw pixels, a million cells) umap-learn's approximate search scales
+#: better than an exact one.
+AUTO_MAX_KNN_FLOP = 1e12
+
+
+def auto_manifold(n_samples: int, n_features: int | None) -> str:
+    """The learner "auto" chooses: "parallel" while its exact kNN is cheap, else "umap"."""
+    if n_features is None:
+        return "parallel"
+    return "parallel" if 2.0 * n_samples * n_samples * n_features <= AUTO_MAX_KNN_FLOP else "umap"
 
 
 def default_umap(n_components: int, seed: int):
@@ -32,13 +44,13 @@ def default_parallel(n_components: int, seed: int) -> ParallelUMAP:
     return ParallelUMAP(n_neighbors=20, min_dist=0.0, n_components=n_components, random_state=seed)
 
 
-def build_manifold(manifold, n_clusters: int, seed: int, n_samples: int):
+def build_manifold(manifold, n_clusters: int, seed: int, n_samples: int, n_features: int | None = None):
     """The unfitted manifold learner for N2D.
 
     Parameters
     ----------
     manifold : {"auto", "parallel", "umap"}, None or transformer
-        None or "auto": the default learner (``"parallel"``); "parallel": :class:`ParallelUMAP`;
+        None or "auto": :func:`auto_manifold`'s choice; "parallel": :class:`ParallelUMAP`;
         "umap": umap-learn's ``UMAP``; both with ``n_neighbors=20, min_dist=0``. A transformer
         is cloned and given ``seed`` if its ``random_state`` is None; it must have
         ``transform`` so that new points can be embedded (t-SNE cannot).
@@ -47,13 +59,16 @@ def build_manifold(manifold, n_clusters: int, seed: int, n_samples: int):
     seed : int
     n_samples : int
         Training rows; the dimension is capped below it (the spectral start needs that).
+    n_features : int or None, default=None
+        Dimension of the data the learner will see, for "auto"; None: "parallel".
     """
     if manifold is None or isinstance(manifold, str):
         name = "auto" if manifold is None else manifold
         if name not in MANIFOLDS:
             raise ValueError(f"manifold={manifold!r} is not one of {MANIFOLDS} or a transformer object")
         dim = min(n_clusters, max(n_samples - 2, 1))
-        return (default_umap if (_AUTO if name == "auto" else name) == "umap" else default_parallel)(dim, seed)
+        name = auto_manifold(n_samples, n_features) if name == "auto" else name
+        return (default_umap if name == "umap" else default_parallel)(dim, seed)
     if not (hasattr(manifold, "fit_transform") and hasattr(manifold, "transform")):
         raise ValueError(
             f"manifold {type(manifold).__name__} cannot embed new points (it has no transform method); "

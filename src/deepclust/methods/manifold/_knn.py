@@ -16,7 +16,7 @@ import numpy as np
 _MARGIN = 8
 
 
-def exact_knn(X: np.ndarray, Y: np.ndarray | None, k: int, *, block_rows: int = 1024) -> tuple[np.ndarray, np.ndarray]:
+def exact_knn(X: np.ndarray, Y: np.ndarray | None, k: int, *, block_rows: int | None = None) -> tuple[np.ndarray, np.ndarray]:
     """The ``k`` nearest rows of ``Y`` to each row of ``X`` (Euclidean), ties broken by index.
 
     Parameters
@@ -28,8 +28,9 @@ def exact_knn(X: np.ndarray, Y: np.ndarray | None, k: int, *, block_rows: int = 
         (distance 0, as umap-learn's neighbour graph expects), even among duplicates.
     k : int
         Number of neighbours, ``1 <= k <= m``.
-    block_rows : int, default=1024
-        Query rows per block; memory is about ``block_rows * m * 4`` bytes.
+    block_rows : int or None, default=None
+        Query rows per block; memory is about ``block_rows * m * 4`` bytes. None: as many as
+        fit in about 256 MiB, between 64 and 4096.
 
     Returns
     -------
@@ -46,6 +47,8 @@ def exact_knn(X: np.ndarray, Y: np.ndarray | None, k: int, *, block_rows: int = 
     if not 1 <= k <= m:
         raise ValueError(f"k={k} must be between 1 and the number of points searched ({m})")
     c = min(m, k + _MARGIN)
+    if block_rows is None:
+        block_rows = int(min(4096, max(64, 2**26 // m)))
     Xt, Yt = torch.from_numpy(X), torch.from_numpy(Y)
     y_sq = (Yt * Yt).sum(1)  # (m,)
     X64, Y64 = X.astype(np.float64), Y.astype(np.float64)

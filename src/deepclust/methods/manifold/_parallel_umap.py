@@ -10,6 +10,7 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_array, check_is_fitted
 
+from deepclust.methods._umap_cache import import_umap
 from deepclust.methods.manifold._knn import exact_knn
 from deepclust.methods.manifold._layout import optimize_layout
 
@@ -43,8 +44,9 @@ class ParallelUMAP(TransformerMixin, BaseEstimator):
     negative_sample_rate : int, default=5
     repulsion_strength : float, default=1.0
     random_state : int, RandomState or None, default=None
-    block_rows : int, default=1024
-        Query rows per block of the neighbour search (memory ~ ``block_rows * n * 4`` bytes).
+    block_rows : int or None, default=None
+        Query rows per block of the neighbour search (memory ~ ``block_rows * n * 4`` bytes);
+        None: blocks of about 256 MiB.
 
     Attributes
     ----------
@@ -62,7 +64,7 @@ class ParallelUMAP(TransformerMixin, BaseEstimator):
     """
 
     def __init__(self, n_neighbors=15, n_components=2, min_dist=0.1, spread=1.0, n_epochs=None, learning_rate=1.0,
-                 negative_sample_rate=5, repulsion_strength=1.0, random_state=None, block_rows=1024) -> None:
+                 negative_sample_rate=5, repulsion_strength=1.0, random_state=None, block_rows=None) -> None:
         self.n_neighbors = n_neighbors
         self.n_components = n_components
         self.min_dist = min_dist
@@ -77,6 +79,8 @@ class ParallelUMAP(TransformerMixin, BaseEstimator):
     def _check_params(self, n_samples: int) -> None:
         for name in ("n_neighbors", "n_components", "negative_sample_rate", "block_rows"):
             v = getattr(self, name)
+            if name == "block_rows" and v is None:
+                continue
             if not isinstance(v, numbers.Integral) or isinstance(v, bool) or v < (2 if name == "n_neighbors" else 1):
                 raise ValueError(f"{name}={v!r} must be an integer >= {2 if name == 'n_neighbors' else 1}")
         if self.n_epochs is not None and (not isinstance(self.n_epochs, numbers.Integral) or self.n_epochs < 1):
@@ -98,8 +102,10 @@ class ParallelUMAP(TransformerMixin, BaseEstimator):
     def fit_transform(self, X, y=None) -> np.ndarray:
         """Fit and return the embedding of ``X``: (n_samples, n_components), float32."""
         import scipy.sparse
-        from umap.umap_ import find_ab_params, fuzzy_simplicial_set, noisy_scale_coords
+
+        import_umap()  # numba's on-disk cache for umap's functions: compiled once per machine, not per process
         from umap.spectral import spectral_layout
+        from umap.umap_ import find_ab_params, fuzzy_simplicial_set, noisy_scale_coords
 
         X = check_array(X, dtype=np.float32, ensure_min_samples=2)
         n = X.shape[0]
@@ -132,6 +138,8 @@ class ParallelUMAP(TransformerMixin, BaseEstimator):
         The training data itself returns ``embedding_`` unchanged, as umap-learn does.
         """
         import scipy.sparse
+
+        import_umap()
         from umap.umap_ import compute_membership_strengths, init_graph_transform, smooth_knn_dist
 
         check_is_fitted(self, "embedding_")
