@@ -23,6 +23,8 @@ COLUMNS = ("dataset", "learner", "seed", "n_samples", "seconds", "gmm_acc", "gmm
 
 
 def main() -> None:
+    import logging
+
     import torch
     from sklearn.manifold import trustworthiness
     from sklearn.mixture import GaussianMixture
@@ -41,6 +43,7 @@ def main() -> None:
     p.add_argument("--trust-sample", type=int, default=5000)
     p.add_argument("--out", type=Path, default=OUT)
     a = p.parse_args()
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
     Z, y = np.load(a.codes).astype(np.float32), np.load(a.labels)
     sub = np.random.default_rng(0).permutation(Z.shape[0])[: a.trust_sample]
     for name in a.learners:

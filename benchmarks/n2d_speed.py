@@ -9,8 +9,10 @@ environment times a bf16 and a float32 2048 x 2048 matrix product, so that rows 
 days can be compared against the hardware rate of their own invocation. Rows record wall time,
 peak RSS, ACC/NMI, optimizer steps, both matrix rates, the command, commit, seed and machine.
 
-The ClustPy environment is created at ``benchmarks/_work/venv-clustpy`` when absent (torch
-2.14.1, torchvision 0.29.1, clustpy, this checkout), as in clustpy_compare.py. Resumable: a
+The ClustPy environment is created at ``benchmarks/_work/venv-clustpy`` when absent: the torch
+release of the Python that runs this script (e.g. 2.13.0+cpu; a bare ``torch==2.14.1`` from
+PyPI pulls several GB of CUDA libraries), a torchvision that matches it, clustpy and this
+checkout. An existing environment (e.g. clustpy_compare.py's) is used as it is. Resumable: a
 (library, seed, rows, epochs) already in the results file is skipped.
 
     DEEPCLUST_DATA=../shared/data python benchmarks/n2d_speed.py --seeds 0-2      # ~40 min idle
@@ -112,10 +114,12 @@ def ensure_venv(venv: Path) -> Path:
     python = venv / "bin" / "python"
     if python.exists():
         return python
-    print(f"creating {venv} (torch 2.14.1, torchvision 0.29.1, clustpy, deepclust from {ROOT})", flush=True)
+    import torch
+
+    print(f"creating {venv} (torch {torch.__version__}, clustpy, deepclust from {ROOT})", flush=True)
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
     pip = [str(python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check"]
-    subprocess.run([*pip, "torch==2.14.1", "torchvision==0.29.1"], check=True)  # pinned: no multi-GB CUDA build by accident
+    subprocess.run([*pip, f"torch=={torch.__version__}", "torchvision"], check=True)  # pinned: no multi-GB CUDA build by accident
     subprocess.run([*pip, "clustpy", "-e", str(ROOT)], check=True)
     return python
 

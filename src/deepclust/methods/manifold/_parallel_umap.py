@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import hashlib
+import logging
 import numbers
+import time
 
 import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin
@@ -13,6 +15,8 @@ from sklearn.utils.validation import check_array, check_is_fitted
 from deepclust.methods._umap_cache import import_umap
 from deepclust.methods.manifold._knn import exact_knn
 from deepclust.methods.manifold._layout import optimize_layout
+
+logger = logging.getLogger(__name__)
 
 
 def _digest(X: np.ndarray) -> str:
@@ -112,7 +116,9 @@ class ParallelUMAP(TransformerMixin, BaseEstimator):
         self._check_params(n)
         rng = check_random_state(self.random_state)
         k = min(self.n_neighbors, n)
+        t0 = time.perf_counter()
         knn_i, knn_d = exact_knn(X, None, k, block_rows=self.block_rows)
+        t1 = time.perf_counter()
         # umap-learn builds the fuzzy set from given neighbours (knn_indices/knn_dists): reused as is
         graph, _, _ = fuzzy_simplicial_set(X, k, rng, "euclidean", knn_indices=knn_i, knn_dists=knn_d)
         n_epochs = self.n_epochs if self.n_epochs is not None else (500 if n <= 10000 else 200)
@@ -123,10 +129,13 @@ class ParallelUMAP(TransformerMixin, BaseEstimator):
         init = noisy_scale_coords(spectral_layout(X, graph, self.n_components, rng), rng, max_coord=10, noise=0.0001)
         init = 10.0 * (init - init.min(0)) / (init.max(0) - init.min(0))  # as simplicial_set_embedding does
         self._a, self._b = (float(v) for v in find_ab_params(self.spread, self.min_dist))
+        t2 = time.perf_counter()
         seed = int(rng.randint(0, 2**31 - 1))
         self.embedding_ = optimize_layout(init, graph, n_epochs=n_epochs, a=self._a, b=self._b, seed=seed,
                                           gamma=self.repulsion_strength, learning_rate=self.learning_rate,
                                           negative_sample_rate=self.negative_sample_rate)
+        logger.info("ParallelUMAP on %d x %d: kNN %.1f s, fuzzy set + spectral start %.1f s, %d layout epochs %.1f s",
+                    n, X.shape[1], t1 - t0, t2 - t1, n_epochs, time.perf_counter() - t2)
         self.graph_ = graph.tocsr()
         self._train_X, self._train_digest, self._seed = X, _digest(X), seed
         self.n_features_in_ = X.shape[1]
