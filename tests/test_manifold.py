@@ -9,7 +9,8 @@ from sklearn.decomposition import PCA
 from sklearn.neighbors import NearestNeighbors
 
 from deepclust.methods import N2D, AutoencoderEmbedding
-from deepclust.methods.manifold import AUTO_MAX_KNN_FLOP, ParallelUMAP, auto_manifold, build_manifold, exact_knn
+from deepclust.methods import manifold as manifold_module
+from deepclust.methods.manifold import AUTO_MAX_KNN_FLOP, ParallelUMAP, auto_manifold, build_manifold, exact_knn, exact_knn_is_cheap
 
 
 @pytest.fixture(autouse=True, scope="module")
@@ -114,23 +115,26 @@ def test_bad_parameters_are_named(blobs, params, match):
 
 # -- N2D's choice of learner --------------------------------------------------------------
 def test_build_manifold_names_and_objects():
-    assert isinstance(build_manifold(None, 5, 0, 100), ParallelUMAP)
+    default = "parallel" if manifold_module.AUTO_PREFERS_PARALLEL else "umap"
+    assert (type(build_manifold(None, 5, 0, 100, 10)).__name__ == "ParallelUMAP") == (default == "parallel")
     assert isinstance(build_manifold("parallel", 5, 0, 100), ParallelUMAP)
     assert type(build_manifold("umap", 5, 0, 100)).__module__.startswith("umap")
-    m = build_manifold("auto", 5, 3, 4)
+    m = build_manifold("parallel", 5, 3, 4)
     assert (m.n_components, m.n_neighbors, m.min_dist, m.random_state) == (2, 20, 0.0, 3)
     assert build_manifold(PCA(2), 5, 0, 100).get_params()["random_state"] == 0
     with pytest.raises(ValueError, match="'tsne'"):
         build_manifold("tsne", 5, 0, 100)
 
 
-def test_auto_takes_the_exact_search_only_while_it_is_cheap():
-    assert auto_manifold(70000, 10) == "parallel"  # MNIST-70k codes: 1e11 FLOP
-    assert auto_manifold(70000, 784) == "umap"  # MNIST pixels: 7.7e12 FLOP
-    assert auto_manifold(1_000_000, 10) == "umap"
+def test_auto_takes_the_exact_search_only_while_it_is_cheap(monkeypatch):
+    assert exact_knn_is_cheap(70000, 10)  # MNIST-70k codes: 1e11 FLOP
+    assert not exact_knn_is_cheap(70000, 784)  # MNIST pixels: 7.7e12 FLOP
     n = int((AUTO_MAX_KNN_FLOP / 20) ** 0.5)  # the boundary at d = 10
-    assert (auto_manifold(n, 10), auto_manifold(n + 1, 10)) == ("parallel", "umap")
-    assert type(build_manifold("auto", 10, 0, 70000, 784)).__module__.startswith("umap")
+    assert (exact_knn_is_cheap(n, 10), exact_knn_is_cheap(n + 1, 10)) == (True, False)
+    monkeypatch.setattr(manifold_module, "AUTO_PREFERS_PARALLEL", True)
+    assert (auto_manifold(70000, 10), auto_manifold(70000, 784), auto_manifold(1_000_000, 10)) == ("parallel", "umap", "umap")
+    monkeypatch.setattr(manifold_module, "AUTO_PREFERS_PARALLEL", False)
+    assert auto_manifold(70000, 10) == "umap"
 
 
 def n2d(**kw):

@@ -61,8 +61,8 @@ class N2D(Float32OutputMixin, ClusterMixin, TransformerMixin, BaseEstimator):
     embedding : transformer, default=None
         None: ``AutoencoderEmbedding(latent_dim=n_clusters)``, the paper's d-500-500-2000-k.
     manifold : {"auto", "parallel", "umap"}, transformer with ``transform`` or None, default=None
-        None or "auto": ``ParallelUMAP`` while its exact neighbour search is cheap (2 n^2 d
-        <= 1e12 FLOP on the codes), else umap-learn; "parallel": ``ParallelUMAP`` (every
+        None or "auto": umap-learn for now (``manifold.auto_manifold``; ParallelUMAP once measured
+        at least as good); "parallel": ``ParallelUMAP`` (every
         core, same result for any thread count); "umap": umap-learn's ``UMAP``; both with
         ``n_neighbors=20, min_dist=0, n_components=n_clusters``. An object must be able to
         embed new points, which is why t-SNE is not accepted (``manifold.build_manifold``).
