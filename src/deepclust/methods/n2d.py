@@ -13,15 +13,10 @@ from deepclust.methods._base import draw_seed, seed_stream
 from deepclust.methods._clusterers import fit_assigner, make_clusterer
 from deepclust.methods._composite import AssignerClusterer, store_params
 from deepclust.methods._persist import decode_param, encode_param, register_model
-from deepclust.methods._umap_cache import enable_umap_jit_cache, import_umap
+from deepclust.methods._umap_cache import enable_umap_jit_cache
+from deepclust.methods.manifold import build_manifold, default_umap  # noqa: F401 - default_umap: public name kept here
 
 logger = logging.getLogger(__name__)
-
-
-def default_umap(n_components: int, seed: int):
-    """UMAP as in N2D: ``n_neighbors=20, min_dist=0``, ``n_components`` = number of clusters."""
-    umap = import_umap()
-    return umap.UMAP(n_neighbors=20, min_dist=0.0, n_components=n_components, metric="euclidean", random_state=seed)
 
 
 def _fit_manifold(manifold, Z: np.ndarray) -> np.ndarray:
@@ -47,9 +42,12 @@ class N2D(AssignerClusterer):
     n_clusters : int, default=10
     embedding : transformer, default=None
         None: ``AutoencoderEmbedding(latent_dim=n_clusters)``, the paper's d-500-500-2000-k.
-    manifold : transformer with ``transform``, default=None
-        None: ``umap.UMAP(n_neighbors=20, min_dist=0, n_components=n_clusters)``. It must be
-        able to embed new points, which is why t-SNE is not accepted.
+    manifold : {"auto", "parallel", "umap"}, transformer with ``transform`` or None, default=None
+        None or "auto": umap-learn for now (``manifold.auto_manifold``; ParallelUMAP once measured
+        at least as good); "parallel": ``ParallelUMAP`` (every
+        core, same result for any thread count); "umap": umap-learn's ``UMAP``; both with
+        ``n_neighbors=20, min_dist=0, n_components=n_clusters``. An object must be able to
+        embed new points, which is why t-SNE is not accepted (``manifold.build_manifold``).
     clusterer : {"kmeans", "gmm", "agglomerative"} or clusterer, default=None
         None: ``GaussianMixture(n_clusters, covariance_type="full")``.
     random_state : int, numpy Generator or None, default=None
@@ -97,10 +95,11 @@ class N2D(AssignerClusterer):
             clusterer = GaussianMixture(n_components=k, covariance_type="full", random_state=clu_seed)
         else:
             clusterer = make_clusterer(self.clusterer, k, clu_seed, n_samples=X.shape[0])
-        manifold = self._make_manifold(k, man_seed, X.shape[0])
+        self._make_manifold(k, man_seed, X.shape[0])  # a bad manifold fails before the autoencoder trains
         from deepclust.methods.embedding import AutoencoderEmbedding
 
         self.embedding_, Z = self._fit_embedding(X, emb_seed, default=AutoencoderEmbedding(latent_dim=k))
+        manifold = self._make_manifold(k, man_seed, X.shape[0], Z.shape[1])  # "auto" looks at the codes' dimension
         M = _fit_manifold(manifold, Z)
         self._assigner, self.labels_ = fit_assigner(clusterer, M)
         self.manifold_, self.clusterer_ = manifold, clusterer
@@ -109,18 +108,8 @@ class N2D(AssignerClusterer):
         self.n_features_in_ = X.shape[1]
         return self
 
-    def _make_manifold(self, k: int, seed: int, n_samples: int):
-        if self.manifold is None:
-            return default_umap(min(k, max(n_samples - 2, 1)), seed)
-        if not (hasattr(self.manifold, "fit_transform") and hasattr(self.manifold, "transform")):
-            raise ValueError(
-                f"manifold {type(self.manifold).__name__} cannot embed new points (it has no transform method); "
-                "use UMAP, PCA or another transformer (t-SNE is not supported for this reason)"
-            )
-        m = clone(self.manifold)
-        if "random_state" in m.get_params() and m.get_params()["random_state"] is None:
-            m.set_params(random_state=seed)
-        return m
+    def _make_manifold(self, k: int, seed: int, n_samples: int, n_features: int | None = None):
+        return build_manifold(self.manifold, k, seed, n_samples, n_features)
 
     def _manifold(self):
         """The fitted manifold learner, re-fitted from the stored codes after :meth:`load`."""
