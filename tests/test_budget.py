@@ -56,3 +56,39 @@ def test_plateau_stop_ends_training_after_patience_steps_without_improvement():
     assert len(state.history["loss"]) == 4  # best at epoch 1 (step 4); stops at step 8
     state = _fit([1.0, 0.9, 0.8, 0.7, 0.6], patience_steps=4)  # always improving: runs to the end
     assert not state.stop and len(state.history["loss"]) == 5
+
+
+# -- the budget through the estimators ----------------------------------------------------------
+import numpy as np  # noqa: E402
+
+from deepclust.methods import AutoencoderEmbedding, VAEEmbedding  # noqa: E402
+from deepclust.nn.sizing import default_hidden_dims  # noqa: E402
+
+
+def _rows(n=40, d=6):
+    return np.random.default_rng(0).random((n, d)).astype(np.float32)
+
+
+def test_default_budget_records_steps_and_why_training_stopped():
+    emb = AutoencoderEmbedding(latent_dim=2, hidden_dims=(4,), precision="float32", random_state=0).fit(_rows())
+    t = emb.training_
+    assert t["budget"].startswith("auto: 11000 optimiser steps")
+    assert 1 <= t["steps"] <= MAX_EPOCHS  # 40 rows: one step a pass, at most the epoch ceiling
+    assert t["epochs"] == len(emb.history_["loss"])
+    assert ("plateau" in t["stop_reason"]) or t["stop_reason"] == f"completed {MAX_EPOCHS} epochs"
+
+
+def test_steps_option_and_epochs_and_steps_together():
+    emb = AutoencoderEmbedding(latent_dim=2, hidden_dims=(4,), steps=7, batch_size=16, random_state=0).fit(_rows())
+    assert emb.training_["steps"] == 7 and emb.training_["stop_reason"] == "reached max_steps=7"
+    assert emb.training_["epochs"] == 3  # 3 steps a pass: the third pass stops after its first step
+    with pytest.raises(ValueError, match="not both"):
+        AutoencoderEmbedding(epochs=2, steps=3).fit(_rows())
+
+
+def test_auto_widths_follow_the_number_of_features_and_survive_save_load(tmp_path):
+    emb = VAEEmbedding(latent_dim=2, epochs=1, random_state=0).fit(_rows(d=6))
+    assert emb._arch["hidden_dims"] == list(default_hidden_dims(6)) == [256, 256, 512]
+    back = VAEEmbedding.load(emb.save(tmp_path / "m"))
+    assert back.training_ == emb.training_
+    np.testing.assert_array_equal(back.transform(_rows(d=6)), emb.transform(_rows(d=6)))

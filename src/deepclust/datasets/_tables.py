@@ -105,8 +105,15 @@ def load_table(
     ((2, 2), ['x', 'y'])
     """
     path = Path(path)
-    suffix = _supported_suffix(path)
     name = path.stem if name is None else name
+    if path.is_dir():
+        given = [k for k, v in (("label_column", label_column), ("id_column", id_column), ("transpose", transpose), ("layer", layer), ("obsm", obsm)) if v]
+        if given:
+            raise ValueError(f"{str(path)!r} is a folder of images: {', '.join(given)} apply to tables only")
+        return load_image_folder(path, image_size=image_size, name=name)
+    if image_size is not None:
+        raise ValueError(f"{str(path)!r}: image_size= applies to folders of images only, got image_size={image_size!r}")
+    suffix = _supported_suffix(path)
     _check_options_apply(path, suffix, label_column=label_column, id_column=id_column, transpose=transpose, layer=layer, obsm=obsm)
     if suffix == ".h5ad":
         return load_h5ad(path, layer=layer, obsm=obsm, label_column=label_column, name=name)
@@ -120,13 +127,6 @@ def _supported_suffix(path: Path) -> str:
     """The lower-case extension of the existing file ``path``, one of :data:`SUPPORTED`."""
     if not path.exists():
         raise FileNotFoundError(f"no such file: {str(path)!r}")
-    if path.is_dir():
-        given = [k for k, v in (("label_column", label_column), ("id_column", id_column), ("transpose", transpose), ("layer", layer), ("obsm", obsm)) if v]
-        if given:
-            raise ValueError(f"{str(path)!r} is a folder of images: {', '.join(given)} apply to tables only")
-        return load_image_folder(path, image_size=image_size, name=name)
-    if image_size is not None:
-        raise ValueError(f"{str(path)!r}: image_size= applies to folders of images only, got image_size={image_size!r}")
     suffix = path.suffix.lower()
     if suffix not in SUPPORTED:
         raise ValueError(
