@@ -8,6 +8,8 @@ import torch
 from deepclust.train import fit_module
 from deepclust.train.budget import DEFAULT_STEPS, MAX_EPOCHS, MIN_EPOCHS, PlateauStop, training_budget
 
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
+
 
 def test_auto_budget_gives_small_and_large_data_the_same_steps():
     small = training_budget(9298, 256)  # USPS: 37 steps a pass

@@ -415,7 +415,7 @@ def test_bad_device_and_hyperparameters(blobs):
     X, _ = blobs
     with pytest.raises(ValueError, match="device must be"):
         emb(device="tpu").fit(X)
-    with pytest.raises(ValueError, match=r"'epochs' parameter of AutoencoderEmbedding must be an int in the range \[1, inf\)\. Got 0"):
+    with pytest.raises(ValueError, match=r"'epochs' parameter of AutoencoderEmbedding must be an int in the range \[1, inf\) or None\. Got 0"):
         emb(epochs=0).fit(X)
     with pytest.raises(ValueError, match=r"'lr' parameter of AutoencoderEmbedding must be a float in the range \(0(\.0)?, inf\)\. Got -1\.0"):
         emb(lr=-1.0).fit(X)

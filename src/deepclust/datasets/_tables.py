@@ -25,16 +25,8 @@ SUPPORTED = (".csv", ".tsv", ".txt", ".parquet", ".npy", ".npz", ".h5ad")
 
 
 def load_table(
-    path: str | os.PathLike,
-    *,
-    label_column: str | None = None,
-    id_column: str | None = None,
-    transpose: bool = False,
-    name: str | None = None,
-    layer: str | None = None,
-    obsm: str | None = None,
-    allow_missing: bool = False,
-    image_size=None,
+    path: str | os.PathLike, *, label_column: str | None = None, id_column: str | None = None, transpose: bool = False,
+    name: str | None = None, layer: str | None = None, obsm: str | None = None, allow_missing: bool = False, image_size=None,
 ) -> Dataset:
     """Load a numeric table with samples in rows (or in columns, with ``transpose=True``), a
     stack of images, or a folder of images.
@@ -42,22 +34,18 @@ def load_table(
     Parameters
     ----------
     path : path-like
-        A ``.csv`` (comma), ``.tsv`` or ``.txt`` (tab), ``.parquet``, ``.npy`` or ``.npz`` file
-        (arrays ``X`` and optionally ``y`` and ``ids``, or a single array), or a folder of PNG /
-        JPEG images (:func:`~deepclust.datasets._image_folder.load_image_folder`). An array of
-        shape (N, H, W), (N, C, H, W) or (N, H, W, C) loads as images, with values mapped to
-        [0, 1] (see :mod:`deepclust.datasets._images` for the rules).
+        ``.csv``, ``.tsv``/``.txt`` (tab), ``.parquet``, ``.npy``/``.npz`` (``X``, optional ``y``, ``ids``), or a
+        folder of PNG/JPEG images (:mod:`~deepclust.datasets._image_folder`). Arrays of shape (N, H, W),
+        (N, C, H, W) or (N, H, W, C) load as images mapped to [0, 1] (:mod:`deepclust.datasets._images`).
     label_column : str, optional
-        Column holding reference labels (only for scoring). Removed from the features. Integer
-        labels are kept as they are; other labels are encoded 0..k-1 in sorted order, with the
-        original values in ``info["classes"]``. Not possible for ``.npy`` and ``.npz`` files.
+        Column of reference labels (only for scoring), removed from the features; non-integer labels are
+        encoded 0..k-1 in sorted order (originals in ``info["classes"]``). Not for ``.npy``/``.npz``.
     id_column : str, optional
         Column holding sample ids. If None, an unnamed first column (as R's ``write.csv``
         writes) or a named parquet index is used; otherwise the ids are ``"0"``, ``"1"``, ...
     transpose : bool, default=False
-        The file is features x samples: the first column holds the feature names and every
-        other column is one sample, headed by its id (the layout of omics expression matrices).
-        ``label_column`` and ``id_column`` then name rows of the file.
+        The file is features x samples (omics matrices): the first column holds the feature names, every
+        other column is one sample headed by its id; ``label_column`` and ``id_column`` then name rows.
     name : str, optional
         Dataset name; defaults to the file name without its extension.
     layer, obsm : str, optional
@@ -65,9 +53,8 @@ def load_table(
         of ``.X`` (see :func:`deepclust.datasets.load_h5ad`; ``label_column`` names a column
         of ``.obs``). Needs ``pip install "deepclust[anndata]"``.
     allow_missing : bool, default=False
-        Keep missing values (empty cells, NaN) as NaN instead of refusing the file, for a
-        preprocessing that drops or imputes them (:mod:`deepclust.preprocess.missing`).
-        Infinite values are refused either way.
+        Keep missing values as NaN for a preprocessing that imputes them (:mod:`deepclust.preprocess.missing`)
+        instead of refusing the file. Infinite values are refused either way.
     image_size : int or (int, int), optional
         For a folder of images only: the ``(height, width)`` every image is resized to; default
         the most common size in the folder.
@@ -76,23 +63,17 @@ def load_table(
     -------
     Dataset
         ``X`` float32 of shape (n_samples, n_features), ``y`` or None, string ``sample_ids``;
-        for images ``kind="image"``, rows channels first and ``image_shape=(C, H, W)``.
-
-    Warns
-    -----
-    UserWarning
-        Naming the feature columns that hold a single value (kept; they carry no information).
+        for images ``kind="image"``, rows channels first and ``image_shape=(C, H, W)``. A UserWarning
+        names feature columns that hold a single value (kept; they carry no information).
 
     Raises
     ------
     FileNotFoundError
         If ``path`` does not exist.
     ValueError
-        For an unsupported extension, an empty table, a ragged CSV row, a non-numeric feature
-        column, a missing or infinite value, a missing label or id column, duplicated sample
-        ids, text that is not UTF-8, complex numbers, an ``.npz`` without ``X``, labels ``y`` of
-        another length than ``X``, an array of 1 or 5+ dimensions, an empty image folder or
-        one holding a file that is not a readable image.
+        Naming the file and the problem: unsupported extension, empty or ragged table, non-numeric,
+        missing or infinite values, missing label/id column, duplicated ids, text not UTF-8, complex
+        numbers, ``.npz`` without ``X``, ``y`` of another length, 1-D or 5+-D arrays, bad image folders.
 
     Examples
     --------
@@ -107,10 +88,7 @@ def load_table(
     path = Path(path)
     name = path.stem if name is None else name
     if path.is_dir():
-        given = [k for k, v in (("label_column", label_column), ("id_column", id_column), ("transpose", transpose), ("layer", layer), ("obsm", obsm)) if v]
-        if given:
-            raise ValueError(f"{str(path)!r} is a folder of images: {', '.join(given)} apply to tables only")
-        return load_image_folder(path, image_size=image_size, name=name)
+        return _load_folder(path, name, image_size, label_column=label_column, id_column=id_column, transpose=transpose, layer=layer, obsm=obsm)
     if image_size is not None:
         raise ValueError(f"{str(path)!r}: image_size= applies to folders of images only, got image_size={image_size!r}")
     suffix = _supported_suffix(path)
@@ -121,6 +99,14 @@ def load_table(
         return _load_array(path, transpose=transpose, name=name, allow_missing=allow_missing)
     frame = _read_frame(path, suffix, transpose, names=(id_column, label_column))
     return _frame_to_dataset(frame, path, label_column=label_column, id_column=id_column, name=name, allow_missing=allow_missing)
+
+
+def _load_folder(path: Path, name: str, image_size, **table_options) -> Dataset:
+    """A folder of images; the options that only tables have are refused by name."""
+    given = [k for k, v in table_options.items() if v]
+    if given:
+        raise ValueError(f"{str(path)!r} is a folder of images: {', '.join(given)} apply to tables only")
+    return load_image_folder(path, image_size=image_size, name=name)
 
 
 def _supported_suffix(path: Path) -> str:
