@@ -25,7 +25,7 @@ from sklearn.utils.validation import check_is_fitted
 from deepclust.methods._base import Float32OutputMixin, check_array_2d
 from deepclust.methods._clusterers import Assigner, has_predict_proba
 from deepclust.methods._params import Interval
-from deepclust.methods._persist import load_model, nested_state, prefixed, restore_nested, save_model, unprefixed
+from deepclust.methods._persist import SavableMixin, load_model, nested_state, prefixed, restore_nested, unprefixed
 from deepclust.datasets import as_input_for
 from deepclust.methods.streaming import check_array_or_disk
 
@@ -88,25 +88,6 @@ def fit_embedding(embedding, seed: int, X: np.ndarray):
         est.set_params(random_state=seed)
     Z = est.fit_transform(as_input_for(est, X))
     return est, np.asarray(Z, dtype=np.float32)
-
-
-class SavableMixin:
-    """``save``/``load`` as JSON + safetensors for an estimator with ``_save_state``/``_load_state``.
-
-    ``_fitted_attribute`` names the attribute that exists once fitted (checked before saving).
-    """
-
-    _fitted_attribute = "labels_"
-
-    def save(self, path, *, overwrite: bool = False):
-        """Save to folder ``path`` as JSON + safetensors (no pickle). Returns the path."""
-        check_is_fitted(self, self._fitted_attribute)
-        return save_model(self, path, overwrite=overwrite)
-
-    @classmethod
-    def load(cls, path):
-        """Load a model saved with :meth:`save` (refuses a model of another class)."""
-        return load_model(path, expected=cls)
 
 
 class EmbeddingClusterer(SavableMixin, Float32OutputMixin, ClusterMixin, TransformerMixin, BaseEstimator):

@@ -37,7 +37,7 @@ from torch import nn
 
 from deepclust.methods._base import Float32OutputMixin, apply_in_chunks, check_array_2d, draw_seed, resolve_device, resolve_precision, seed_stream, to_tensor, torch_seeded
 from deepclust.methods._params import POSITIVE_INT, POSITIVE_REAL, Integral, Interval, StrOptions
-from deepclust.methods._persist import load_model, prefixed, save_model, unprefixed
+from deepclust.methods._persist import SavableMixin, prefixed, unprefixed
 from deepclust.datasets import DiskArray
 from deepclust.methods.streaming import check_array_or_disk
 from deepclust.train.batches import BlockBatches
@@ -151,7 +151,7 @@ class TrainingContext:
     augmenter: Any = None  # TabularAugmenter (autoencoders), view maker (SimCLR) or None
 
 
-class NeuralEmbedding(Float32OutputMixin, TransformerMixin, BaseEstimator):
+class NeuralEmbedding(SavableMixin, Float32OutputMixin, TransformerMixin, BaseEstimator):
     """Base of the estimators that learn an embedding with a network (not for direct use).
 
     Subclasses: :class:`~deepclust.methods.AutoencoderEmbedding`,
@@ -163,7 +163,7 @@ class NeuralEmbedding(Float32OutputMixin, TransformerMixin, BaseEstimator):
     _parameter_constraints: dict = COMMON_CONSTRAINTS
     _width_params: tuple[str, ...] = ("hidden_dims",)  # sequences of positive layer widths
     _streams_input = True  # fit and transform read data on disk block by block
-    _fitted_attr = "autoencoder_"  # where the trained network lives
+    _fitted_attribute = "autoencoder_"  # where the trained network lives
     _weights_prefix = "autoencoder"  # key prefix of the saved weights (format 1 keeps it per class)
     _desc = "autoencoder"  # names the training phase in progress bars and checkpoints
     _glorot_init = True  # DEC's initialisation of the networks built here
@@ -284,15 +284,15 @@ class NeuralEmbedding(Float32OutputMixin, TransformerMixin, BaseEstimator):
     def _set_network(self, net: nn.Module, arch: dict, history: dict) -> None:
         """Install a trained network (used by :meth:`fit`, by loading, and by VaDE, which trains its own)."""
         self._arch = dict(arch)
-        setattr(self, self._fitted_attr, net.eval())
+        setattr(self, self._fitted_attribute, net.eval())
         self.n_features_in_ = int(arch["n_features"])
         self.history_ = history
 
     # -- inference ------------------------------------------------------------------------------
     @property
     def _net(self) -> nn.Module:
-        check_is_fitted(self, self._fitted_attr)
-        return getattr(self, self._fitted_attr)
+        check_is_fitted(self, self._fitted_attribute)
+        return getattr(self, self._fitted_attribute)
 
     def _device_of_model(self) -> torch.device:
         return next(self._net.parameters()).device
@@ -311,24 +311,13 @@ class NeuralEmbedding(Float32OutputMixin, TransformerMixin, BaseEstimator):
             return np.concatenate([apply_in_chunks(encode, b, self._device_of_model()) for _, b in X.blocks(16 * 4096)])
         return apply_in_chunks(encode, X, self._device_of_model())
 
-    # -- persistence ----------------------------------------------------------------------------
-    def save(self, path, *, overwrite: bool = False):
-        """Save to folder ``path`` as JSON + safetensors (no pickle). Returns the path."""
-        check_is_fitted(self, self._fitted_attr)
-        return save_model(self, path, overwrite=overwrite)
-
-    @classmethod
-    def load(cls, path):
-        """Load a model saved with :meth:`save`."""
-        return load_model(path, expected=cls)
-
     def _save_state(self):
         if str(self._arch.get("type", "")).startswith("module"):
             raise ValueError(
                 f"cannot save a {type(self).__name__} whose network is made of user-supplied torch modules: deepclust saves "
                 "without pickle and cannot rebuild arbitrary code from a file. Describe the network as a spec "
                 "(network=dict or the path of a .json file) to save the model, or save the weights yourself "
-                f"with torch.save(model.{self._fitted_attr}.state_dict(), path)"
+                f"with torch.save(model.{self._fitted_attribute}.state_dict(), path)"
             )
         sd = {k: v.detach().cpu().numpy() for k, v in self._net.state_dict().items()}
         meta = {"architecture": self._arch, "n_features_in": int(self.n_features_in_), "history": self.history_}

@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 from sklearn.base import BaseEstimator
+from sklearn.utils.validation import check_is_fitted
 
 from deepclust._io import atomic_directory, atomic_write_json
 from deepclust._version import __version__
@@ -153,3 +154,22 @@ def load_model(path: str | Path, expected: type | None = None):
     except (SafetensorError, OSError, ValueError) as exc:
         raise ValueError(f"model weights {str(weights)!r} are corrupt or unreadable: {exc}") from None
     return restore_nested(doc, arrays)
+
+
+class SavableMixin:
+    """``save``/``load`` as JSON + safetensors for an estimator with ``_save_state``/``_load_state``.
+
+    ``_fitted_attribute`` names the attribute that exists once fitted (checked before saving).
+    """
+
+    _fitted_attribute = "labels_"
+
+    def save(self, path, *, overwrite: bool = False):
+        """Save to folder ``path`` as JSON + safetensors (no pickle). Returns the path."""
+        check_is_fitted(self, self._fitted_attribute)
+        return save_model(self, path, overwrite=overwrite)
+
+    @classmethod
+    def load(cls, path):
+        """Load a model saved with :meth:`save` (refuses a model of another class)."""
+        return load_model(path, expected=cls)

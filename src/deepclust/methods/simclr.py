@@ -64,9 +64,7 @@ class ContrastiveEmbedding(NeuralEmbedding):
     latent_dim : int, default=64
         Size of the representation.
     hidden_dims : sequence of int or "auto", default="auto"
-        Widths of the encoder's hidden layers; the decoder mirrors them. "auto" sizes them by
-        the number of features (:func:`deepclust.nn.sizing.default_hidden_dims`): DEC's
-        500-500-2000 from 250 features up, 256-256-512 for 64 features or fewer.
+        The MLP's hidden widths, as in :class:`~deepclust.methods.AutoencoderEmbedding`.
     network : dict, str, os.PathLike, nn.Module or None, default=None
         A spec (dict or ``.json``/``.yaml`` path, see :func:`deepclust.nn.load_spec`) whose
         *encoder* is used (e.g. a conv encoder; ``latent_dim`` and ``hidden_dims`` are then
@@ -86,12 +84,8 @@ class ContrastiveEmbedding(NeuralEmbedding):
     normalize : bool, default=True
         L2-normalise the representation returned by ``transform`` (the loss compares
         directions, so lengths carry little meaning; clusterers do better on the sphere).
-    epochs : int or None, default=None
-        Passes over the data. None (with ``steps`` None): the training budget of
-        :mod:`deepclust.train.budget`, 11,000 optimiser steps within 2-2000 epochs, ending early
-        on a plateau of the loss. ``training_`` records the steps taken and why training stopped.
-    steps : int or None, default=None
-        Train this many optimiser steps instead (give ``epochs`` or ``steps``, not both).
+    epochs, steps : int or None, default=None
+        The training budget, as in :class:`~deepclust.methods.AutoencoderEmbedding`.
     batch_size : int, default=256
         Every sample has ``2 * batch_size - 2`` negatives.
     lr : float, default=1e-3
@@ -108,9 +102,8 @@ class ContrastiveEmbedding(NeuralEmbedding):
     ----------
     net_ : deepclust.nn.ContrastiveNet
     n_features_in_ : int
-    training_ : dict
-        ``steps``, ``epochs``, ``stop_reason`` and the ``budget`` rule of the last fit.
-    history_ : dict of str to list of float
+    training_, history_ : dict
+        How training ran and its per-epoch losses, as in :class:`~deepclust.methods.AutoencoderEmbedding`.
 
     Examples
     --------
@@ -140,7 +133,7 @@ class ContrastiveEmbedding(NeuralEmbedding):
     }
     _width_params = ("hidden_dims", "projection_dims")
     _streams_input = False  # tabular views draw from every feature's marginal over the whole data
-    _fitted_attr = "net_"
+    _fitted_attribute = "net_"
     _weights_prefix = "net"
     _desc = "contrastive"
     _glorot_init = False  # PyTorch's default initialisation, as SimCLR's networks

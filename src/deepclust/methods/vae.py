@@ -44,9 +44,7 @@ class VAEEmbedding(ReconstructionMixin, NeuralEmbedding):
     ----------
     latent_dim : int, default=10
     hidden_dims : sequence of int or "auto", default="auto"
-        Widths of the encoder's hidden layers; the decoder mirrors them. "auto" sizes them by
-        the number of features (:func:`deepclust.nn.sizing.default_hidden_dims`): DEC's
-        500-500-2000 from 250 features up, 256-256-512 for 64 features or fewer.
+        The MLP's hidden widths, as in :class:`~deepclust.methods.AutoencoderEmbedding`.
     network : dict, str, os.PathLike, Autoencoder, (nn.Module, nn.Module) or None, default=None
         The network, when not the MLP (``latent_dim`` and ``hidden_dims`` are then ignored), as
         for :class:`~deepclust.methods.AutoencoderEmbedding`: a spec (dict or ``.json`` /
@@ -54,12 +52,8 @@ class VAEEmbedding(ReconstructionMixin, NeuralEmbedding):
         modules. The encoder's last layer (a ``Dense`` layer, ``nn.Linear``) becomes the
         posterior mean and a new layer of the same shape the log-variance. A spec network is
         saved with the model; your own modules cannot be (no pickle).
-    epochs : int or None, default=None
-        Passes over the data. None (with ``steps`` None): the training budget of
-        :mod:`deepclust.train.budget`, 11,000 optimiser steps within 2-2000 epochs, ending early
-        on a plateau of the loss. ``training_`` records the steps taken and why training stopped.
-    steps : int or None, default=None
-        Train this many optimiser steps instead (give ``epochs`` or ``steps``, not both).
+    epochs, steps : int or None, default=None
+        The training budget, as in :class:`~deepclust.methods.AutoencoderEmbedding`.
     batch_size : int, default=256
     lr : float, default=1e-3
         Adam learning rate.
@@ -157,7 +151,7 @@ class VAEEmbedding(ReconstructionMixin, NeuralEmbedding):
 
     def sample(self, n_samples: int = 1, random_state=None) -> np.ndarray:
         """Draw ``z ~ N(0, I)`` and decode: (n_samples, n_features) data-space means."""
-        check_is_fitted(self, self._fitted_attr)
+        check_is_fitted(self, self._fitted_attribute)
         if not isinstance(n_samples, (int, np.integer)) or isinstance(n_samples, bool) or n_samples < 1:
             raise ValueError(f"n_samples must be a positive integer, got {n_samples!r}")
         z = seed_stream(random_state).standard_normal((int(n_samples), int(self._arch["latent_dim"]))).astype(np.float32)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import numbers
 import time
 
 import numpy as np
@@ -12,6 +11,8 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_array, check_is_fitted
 
+from deepclust.methods._composite import store_params
+from deepclust.methods._params import POSITIVE_INT, POSITIVE_REAL, Integral, Interval, Real
 from deepclust.methods._umap_cache import import_umap
 from deepclust.methods.manifold._knn import exact_knn
 from deepclust.methods.manifold._layout import optimize_layout
@@ -67,32 +68,27 @@ class ParallelUMAP(TransformerMixin, BaseEstimator):
     (300, 2)
     """
 
+    _parameter_constraints: dict = {
+        "n_neighbors": [Interval(Integral, 2, None, closed="left")],
+        "n_components": POSITIVE_INT,
+        "min_dist": [Interval(Real, 0, None, closed="left")],
+        "spread": POSITIVE_REAL,
+        "n_epochs": [*POSITIVE_INT, None],
+        "learning_rate": POSITIVE_REAL,
+        "negative_sample_rate": POSITIVE_INT,
+        "repulsion_strength": POSITIVE_REAL,
+        "random_state": ["random_state"],
+        "block_rows": [*POSITIVE_INT, None],
+    }
+
     def __init__(self, n_neighbors=15, n_components=2, min_dist=0.1, spread=1.0, n_epochs=None, learning_rate=1.0,
                  negative_sample_rate=5, repulsion_strength=1.0, random_state=None, block_rows=None) -> None:
-        self.n_neighbors = n_neighbors
-        self.n_components = n_components
-        self.min_dist = min_dist
-        self.spread = spread
-        self.n_epochs = n_epochs
-        self.learning_rate = learning_rate
-        self.negative_sample_rate = negative_sample_rate
-        self.repulsion_strength = repulsion_strength
-        self.random_state = random_state
-        self.block_rows = block_rows
+        store_params(self, locals())
 
     def _check_params(self, n_samples: int) -> None:
-        for name in ("n_neighbors", "n_components", "negative_sample_rate", "block_rows"):
-            v = getattr(self, name)
-            if name == "block_rows" and v is None:
-                continue
-            if not isinstance(v, numbers.Integral) or isinstance(v, bool) or v < (2 if name == "n_neighbors" else 1):
-                raise ValueError(f"{name}={v!r} must be an integer >= {2 if name == 'n_neighbors' else 1}")
-        if self.n_epochs is not None and (not isinstance(self.n_epochs, numbers.Integral) or self.n_epochs < 1):
-            raise ValueError(f"n_epochs={self.n_epochs!r} must be None or an integer >= 1")
-        for name in ("min_dist", "spread", "learning_rate", "repulsion_strength"):
-            v = getattr(self, name)
-            if not isinstance(v, numbers.Real) or not np.isfinite(v) or v < 0 or (v == 0 and name != "min_dist"):
-                raise ValueError(f"{name}={v!r} must be a finite number > 0" + (" (or 0 for min_dist)" if name == "min_dist" else ""))
+        self._validate_params()
+        if not all(np.isfinite(getattr(self, name)) for name in ("min_dist", "spread", "learning_rate", "repulsion_strength")):
+            raise ValueError("min_dist, spread, learning_rate and repulsion_strength must be finite")
         if self.min_dist > self.spread:
             raise ValueError(f"min_dist={self.min_dist} must not exceed spread={self.spread}")
         if n_samples <= self.n_components + 1:
