@@ -193,6 +193,42 @@ def test_vae_clustering_recovers_blobs(blobs, tmp_path):
     np.testing.assert_array_equal(again.labels_, model.labels_)
 
 
+# -- the Bernoulli autoencoder VaDE pretrains ---------------------------------------------------
+def test_reconstruction_bce_by_hand():
+    from deepclust.losses import reconstruction_bce
+
+    # logits 0 -> p = 1/2 for every one of 3 features: 3 log 2 per sample, whatever the targets
+    assert reconstruction_bce(torch.zeros(4, 3), torch.ones(4, 3)).item() == pytest.approx(3 * math.log(2.0), rel=1e-6)
+    # summed over features, averaged over the batch: one sample with cost 2 log 2, one with 0 (big logits)
+    logits = torch.tensor([[0.0, 0.0], [50.0, -50.0]])
+    assert reconstruction_bce(logits, torch.tensor([[1.0, 0.0], [1.0, 0.0]])).item() == pytest.approx(math.log(2.0), rel=1e-6)
+
+
+def test_autoencoder_embedding_bernoulli_trains_reconstructs_and_saves(tmp_path):
+    X = np.random.default_rng(0).random((60, D)).astype(np.float32)
+    e = ae(recon="bce", epochs=2, random_state=0).fit(X)
+    net = e.autoencoder_
+    assert net.output == "bernoulli" and e._arch["output"] == "bernoulli"
+    x = torch.from_numpy(X)
+    with torch.no_grad():
+        logits = net(x)
+        expected = torch.nn.functional.binary_cross_entropy_with_logits(logits, x, reduction="sum") / X.shape[0]
+        assert net.loss(x)["loss"].item() == pytest.approx(expected.item(), rel=1e-5)
+    r = e.reconstruct(X)
+    np.testing.assert_allclose(r, torch.sigmoid(logits).numpy(), rtol=1e-5, atol=1e-6)  # probabilities, not logits
+    loaded = AutoencoderEmbedding.load(e.save(tmp_path / "ae"))
+    assert loaded.recon == "bce" and loaded.autoencoder_.output == "bernoulli"
+    np.testing.assert_array_equal(loaded.reconstruct(X), r)
+    np.testing.assert_array_equal(loaded.transform(X), e.transform(X))
+    # an architecture saved before recon existed is a squared-error autoencoder
+    assert AutoencoderEmbedding._build({"type": "mlp", "n_features": D, "hidden_dims": [4], "latent_dim": 2}).output == "linear"
+    assert ae(epochs=1, random_state=0).fit(X).autoencoder_.output == "linear"  # the default
+    with pytest.raises(ValueError, match=r"\[0, 1\]"):
+        ae(recon="bce", epochs=1).fit(X * 2)
+    with pytest.raises(ValueError, match="recon"):
+        ae(recon="l1", epochs=1).fit(X)
+
+
 # -- VaDE -----------------------------------------------------------------------------------
 def test_vade_recovers_blobs(fitted, blobs):
     X, y = blobs

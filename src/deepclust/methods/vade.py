@@ -163,7 +163,9 @@ class VaDE(DeepClusteringModel):
     decay_every : int, default=10
     min_lr : float, default=2e-4
         Floor of the decayed rate: ``lr_epoch = max(lr * lr_decay ** (epoch // decay_every),
-        min_lr)`` (epochs counted from 0); a floor above ``lr`` is read as ``lr``.
+        min_lr)`` (epochs counted from 0); a floor above ``lr`` is read as ``lr``. With the
+        defaults (``lr = min_lr = 2e-4``) the rate is constant; the decay acts in the long
+        schedule (``lr=2e-3``: 2e-3 down to the floor at epoch 220).
     recon : {"bce", "mse"}, default="bce"
         Likelihood ``p(x|z)``: "bce" (Bernoulli; data in [0, 1], e.g. MNIST pixels) or "mse"
         (Gaussian; any real data). The pretraining uses the same likelihood.
