@@ -242,3 +242,13 @@ def test_dec_saved_before_the_redesign_loads_and_predicts_the_same():
     np.testing.assert_array_equal(model.predict(ref["X"]), ref["labels"])
     np.testing.assert_allclose(model.transform(ref["X"]), ref["Z"], rtol=1e-6, atol=1e-6)
     np.testing.assert_allclose(model.predict_proba(ref["X"]), ref["proba"], rtol=1e-5, atol=1e-6)
+
+
+def test_idec_and_dcn_refuse_a_bernoulli_autoencoder_dec_takes_it(blobs):
+    X, _ = blobs
+    Xb = (X - X.min()) / (X.max() - X.min())  # in [0, 1], as recon="bce" needs
+    bern = emb(recon="bce", epochs=1)
+    for cls in (IDEC, DCN):
+        with pytest.raises(ValueError, match=r"Bernoulli logits \(recon='bce'\)"):
+            cls(K, embedding=bern, random_state=0).fit(Xb)
+    assert DEC(K, embedding=bern, max_iter=5, random_state=0).fit(Xb).labels_.shape == (N,)  # DEC drops the decoder

@@ -186,6 +186,42 @@ def test_vae_clustering_recovers_blobs(blobs, tmp_path):
     np.testing.assert_array_equal(again.labels_, model.labels_)
 
 
+# -- the Bernoulli autoencoder VaDE pretrains ---------------------------------------------------
+def test_reconstruction_bce_by_hand():
+    from deepclust.losses import reconstruction_bce
+
+    # logits 0 -> p = 1/2 for every one of 3 features: 3 log 2 per sample, whatever the targets
+    assert reconstruction_bce(torch.zeros(4, 3), torch.ones(4, 3)).item() == pytest.approx(3 * math.log(2.0), rel=1e-6)
+    # summed over features, averaged over the batch: one sample with cost 2 log 2, one with 0 (big logits)
+    logits = torch.tensor([[0.0, 0.0], [50.0, -50.0]])
+    assert reconstruction_bce(logits, torch.tensor([[1.0, 0.0], [1.0, 0.0]])).item() == pytest.approx(math.log(2.0), rel=1e-6)
+
+
+def test_autoencoder_embedding_bernoulli_trains_reconstructs_and_saves(tmp_path):
+    X = np.random.default_rng(0).random((60, D)).astype(np.float32)
+    e = ae(recon="bce", epochs=2, random_state=0).fit(X)
+    net = e.autoencoder_
+    assert net.output == "bernoulli" and e._arch["output"] == "bernoulli"
+    x = torch.from_numpy(X)
+    with torch.no_grad():
+        logits = net(x)
+        expected = torch.nn.functional.binary_cross_entropy_with_logits(logits, x, reduction="sum") / X.shape[0]
+        assert net.loss(x)["loss"].item() == pytest.approx(expected.item(), rel=1e-5)
+    r = e.reconstruct(X)
+    np.testing.assert_allclose(r, torch.sigmoid(logits).numpy(), rtol=1e-5, atol=1e-6)  # probabilities, not logits
+    loaded = AutoencoderEmbedding.load(e.save(tmp_path / "ae"))
+    assert loaded.recon == "bce" and loaded.autoencoder_.output == "bernoulli"
+    np.testing.assert_array_equal(loaded.reconstruct(X), r)
+    np.testing.assert_array_equal(loaded.transform(X), e.transform(X))
+    # an architecture saved before recon existed is a squared-error autoencoder
+    assert AutoencoderEmbedding._build({"type": "mlp", "n_features": D, "hidden_dims": [4], "latent_dim": 2}).output == "linear"
+    assert ae(epochs=1, random_state=0).fit(X).autoencoder_.output == "linear"  # the default
+    with pytest.raises(ValueError, match=r"\[0, 1\]"):
+        ae(recon="bce", epochs=1).fit(X * 2)
+    with pytest.raises(ValueError, match="recon"):
+        ae(recon="l1", epochs=1).fit(X)
+
+
 # -- VaDE -----------------------------------------------------------------------------------
 def test_vade_recovers_blobs(fitted, blobs):
     X, y = blobs
@@ -201,13 +237,71 @@ def test_vade_recovers_blobs(fitted, blobs):
     h = fitted.history_
     assert len(h["loss"]) == 10 and all(np.isfinite(h["loss"]))
     assert len(h["cluster_sizes"]) == 10 and all(sum(s) == N for s in h["cluster_sizes"])
-    assert h["lr"][0] == pytest.approx(0.002) and "pretrain_loss" in h
+    assert h["lr"][0] == pytest.approx(2e-4) and "pretrain_loss" in h
 
 
-def test_vade_lr_step_decay(blobs):
+def test_vade_lr_step_decay_stops_at_the_floor(blobs):
     X, _ = blobs
-    m = vade(epochs=4, decay_every=2, lr_decay=0.5, embedding=ae(epochs=2)).fit(X)
-    np.testing.assert_allclose(m.history_["lr"], [0.002, 0.002, 0.001, 0.001])
+    m = vade(epochs=6, lr=2e-3, decay_every=2, lr_decay=0.5, min_lr=6e-4, embedding=ae(epochs=2)).fit(X)
+    np.testing.assert_allclose(m.history_["lr"], [2e-3, 2e-3, 1e-3, 1e-3, 6e-4, 6e-4])  # 5e-4 floored
+    assert min(m.history_["lr"]) >= 6e-4
+    # the rate actually used is the one logged (not only the log): read back from the optimiser
+    from deepclust.methods.vade import StepDecay
+
+    opt = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=1.0)
+    decay = StepDecay(opt, 1.0, 1, 0.1, min_lr=0.05)
+    assert [decay.rate(e) for e in range(4)] == pytest.approx([1.0, 0.1, 0.05, 0.05])
+    assert StepDecay(opt, 1e-4, 1, 0.5, min_lr=2e-4).rate(0) == pytest.approx(1e-4)  # the floor never raises lr
+
+
+def test_vade_logs_acc_free_diagnostics_per_epoch(fitted):
+    h = fitted.history_
+    for key in ("loss", "reconstruction", "kl", "lr", "posterior_logvar", "prior_logvar", "pi_min", "label_change", "cluster_sizes", "min_cluster_size"):
+        assert len(h[key]) == 10, key
+    assert all(0.0 <= c <= 1.0 for c in h["label_change"])
+    assert all(0.0 < p <= 1.0 / K + 1e-6 for p in h["pi_min"])
+    assert all(np.isfinite(h["posterior_logvar"])) and all(np.isfinite(h["prior_logvar"]))
+
+
+def test_vade_posterior_starts_narrow(blobs):
+    X, _ = blobs
+    m = vade(epochs=1, lr=1e-12, min_lr=0.0, embedding=ae(epochs=2)).fit(X)  # (almost) no step: the initial state
+    prior_mean = float(m.head_.log_vars.detach().mean())
+    assert m.history_["posterior_logvar"][0] == pytest.approx(prior_mean - 4.0, abs=1e-3)
+
+
+def test_default_vade_pretrains_with_its_likelihood(tmp_path):
+    rng = np.random.default_rng(0)
+    X = np.clip(np.repeat(rng.random((3, D)), N // 3, axis=0) + 0.1 * rng.standard_normal((N, D)), 0, 1).astype(np.float32)
+    assert VaDE()._embedding_to_fit().recon == "bce"  # the default embedding
+    m = VaDE(K, embedding=ae(), epochs=1, batch_size=32, random_state=0).fit(X)  # an unfitted "mse" one
+    assert m.embedding.recon == "mse"  # the parameter is left alone (cloned)
+    assert m.history_["pretrain_loss"][0] > 1.0  # BCE summed over 10 features; an MSE of [0, 1] data is below 1
+    pretrained, _ = m._fit_embedding(X, 0)  # the pretraining fit runs
+    assert pretrained.recon == "bce" and pretrained.autoencoder_.output == "bernoulli"
+    mse = VaDE(K, embedding=ae(), epochs=1, batch_size=32, recon="mse", random_state=0)
+    assert mse._embedding_to_fit().recon == "mse"
+
+
+def test_vade_refuses_a_saved_autoencoder_of_another_likelihood(blobs, tmp_path):
+    X, _ = blobs
+    Xb = (X - X.min()) / (X.max() - X.min())
+    mse_path = ae(epochs=1, random_state=0).fit(Xb).save(tmp_path / "mse")
+    with pytest.raises(ValueError, match=r"VaDE\(recon='bce'\).*recon='mse'"):
+        vade(embedding=mse_path, recon="bce").fit(Xb)
+    bce_path = ae(epochs=1, recon="bce", random_state=0).fit(Xb).save(tmp_path / "bce")
+    with pytest.raises(ValueError, match=r"VaDE\(recon='mse'\).*recon='bce'"):
+        vade(embedding=bce_path, recon="mse").fit(Xb)
+    assert vade(embedding=bce_path, recon="bce", epochs=1).fit(Xb).labels_.shape == (N,)
+
+
+def test_vade_save_load_keeps_the_likelihood(tmp_path):
+    rng = np.random.default_rng(1)
+    X = rng.random((60, D)).astype(np.float32)
+    m = VaDE(K, embedding=ae(epochs=2), epochs=1, batch_size=32, random_state=0).fit(X)
+    loaded = VaDE.load(m.save(tmp_path / "v"))
+    assert loaded.recon == "bce" and loaded.embedding_.autoencoder_.output == "bernoulli"
+    np.testing.assert_array_equal(loaded.embedding_.reconstruct(X), m.embedding_.reconstruct(X))
 
 
 def test_vade_sample_from_a_cluster(fitted, blobs):
@@ -252,15 +346,17 @@ def test_vade_validation(blobs):
         vade(recon="bce").fit(X)
     with pytest.raises(ValueError, match="lr_decay"):
         vade(lr_decay=1.5).fit(X)
+    with pytest.raises(ValueError, match="min_lr"):
+        vade(min_lr=-1.0).fit(X)
     with pytest.raises(ValueError, match="AutoencoderEmbedding"):
         vade(embedding=vae_emb()).fit(X)
 
 
 def test_get_params_are_the_constructor_arguments():
     assert set(VaDE().get_params()) == {
-        "n_clusters", "embedding", "epochs", "batch_size", "lr", "lr_decay", "decay_every", "recon", "random_state", "verbose",
+        "n_clusters", "embedding", "epochs", "batch_size", "lr", "lr_decay", "decay_every", "min_lr", "recon", "random_state", "verbose",
     }
-    assert VaDE().lr == 0.002 and VaDE().recon == "bce" and VAEEmbedding().recon == "mse"
+    assert VaDE().lr == 2e-4 and VaDE().min_lr == 2e-4 and VaDE().recon == "bce" and VAEEmbedding().recon == "mse"
 
 
 # --- scikit-learn estimator checks ----------------------------------------------------------

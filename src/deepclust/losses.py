@@ -3,7 +3,7 @@
 The clustering losses live here. The representation-learning losses live next to the module
 they train (scvi-tools' module layer: each ``nn`` module's ``loss`` returns named terms) and are
 re-exported here, so that ``from deepclust.losses import nt_xent`` keeps working:
-:func:`reconstruction_mse` (:mod:`deepclust.nn.autoencoder`), :func:`nt_xent`
+:func:`reconstruction_mse` and :func:`reconstruction_bce` (:mod:`deepclust.nn.autoencoder`), :func:`nt_xent`
 (:mod:`deepclust.nn.contrastive`), :func:`masked_reconstruction_loss`
 (:mod:`deepclust.nn.masked`), and the ELBO terms (:mod:`deepclust.nn.vae`).
 """
@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import torch
 
-from deepclust.nn.autoencoder import reconstruction_mse
+from deepclust.nn.autoencoder import reconstruction_bce, reconstruction_mse
 from deepclust.nn.contrastive import nt_xent
 from deepclust.nn.masked import masked_reconstruction_loss
 from deepclust.nn.vae import elbo_loss, gaussian_kl, reconstruction_nll
@@ -23,6 +23,7 @@ __all__ = [
     "kl_divergence",
     "masked_reconstruction_loss",
     "nt_xent",
+    "reconstruction_bce",
     "reconstruction_mse",
     "reconstruction_nll",
     "scan_loss",

@@ -15,6 +15,8 @@ import numpy as np
 import scipy.sparse
 import torch
 
+from deepclust.nn.vae import RECONS as _RECONS
+
 _PRECISIONS = ("auto", "float32", "bf16")
 
 
@@ -72,6 +74,18 @@ def resolve_precision(precision: str, device: torch.device) -> torch.dtype | Non
     if device.type == "cuda":
         return torch.bfloat16 if torch.cuda.is_bf16_supported() else None
     return torch.bfloat16 if cpu_has_fast_bf16() else None
+
+
+def check_recon(recon: str, X: np.ndarray | None = None) -> str:
+    """Validate ``recon``; for "bce" also that ``X`` lies in [0, 1]."""
+    if recon not in _RECONS:
+        raise ValueError(f"recon must be one of {_RECONS}, got {recon!r}")
+    if recon == "bce" and X is not None and (X.min() < 0.0 or X.max() > 1.0):
+        raise ValueError(
+            f"recon='bce' (Bernoulli likelihood) needs data in [0, 1], but X ranges over [{X.min():.4g}, {X.max():.4g}]; "
+            "scale it to [0, 1] or use recon='mse'"
+        )
+    return recon
 
 
 def check_array_2d(

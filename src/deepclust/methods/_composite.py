@@ -143,13 +143,19 @@ class EmbeddingClusterer(SavableMixin, Float32OutputMixin, ClusterMixin, Transfo
 
         return AutoencoderEmbedding()
 
+    def _embedding_to_fit(self, default=None):
+        """The embedding :meth:`fit` pretrains (or the path it loads): ``self.embedding``, or
+        ``default`` (else :meth:`_default_embedding`) when it is None. Shared pretraining in
+        the benchmarks asks for it too, so a method that adjusts its embedding (VaDE's
+        likelihood) gets the same pretraining there."""
+        if self.embedding is None:
+            return self._default_embedding() if default is None else default
+        return self.embedding
+
     def _fit_embedding(self, X, seed: int, default=None):
-        """``(fitted embedding, codes of X)``: ``self.embedding``, or ``default`` (else
-        :meth:`_default_embedding`) when it is None; a path loads a saved, fitted one."""
-        embedding = self.embedding
-        if embedding is None:
-            embedding = self._default_embedding() if default is None else default
-        return fit_embedding(embedding, seed, X)
+        """``(fitted embedding, codes of X)`` of :meth:`_embedding_to_fit`; a path loads a
+        saved, fitted one."""
+        return fit_embedding(self._embedding_to_fit(default), seed, X)
 
     # -- inference ------------------------------------------------------------------------
     def transform(self, X) -> np.ndarray:

@@ -175,12 +175,21 @@ class DeepClusteringModel(EmbeddingClusterer):
     def _clustering_phase(self, module: nn.Module, X: "torch.Tensor | DiskArray", init_labels: torch.Tensor, autocast_dtype: torch.dtype | None = None) -> ClusteringPhase:  # pragma: no cover
         raise NotImplementedError
 
+    #: The clustering phase trains the decoder on the squared error (IDEC, DCN; not DEC).
+    _squared_error_decoder = True
+
     def _pretrained(self, emb) -> None:
-        """Refuse an embedding without the network this method fine-tunes."""
+        """Refuse an embedding without the network this method fine-tunes, or whose decoder
+        was trained as Bernoulli logits when this method reads it as a squared-error output."""
         if not isinstance(getattr(emb, "autoencoder_", None), Autoencoder):
             raise ValueError(
                 f"{type(self).__name__} fine-tunes a deterministic autoencoder, but the embedding {type(emb).__name__} has none; "
                 "pass an AutoencoderEmbedding (or the path of a saved one)"
+            )
+        if self._squared_error_decoder and emb.autoencoder_.output != "linear":
+            raise ValueError(
+                f"{type(self).__name__} trains the decoder on the squared error, but the pretrained autoencoder's decoder "
+                f"gives Bernoulli logits (recon='bce'); pretrain with AutoencoderEmbedding(recon='mse')"
             )
 
     # -- fitting ----------------------------------------------------------------------------

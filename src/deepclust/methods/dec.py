@@ -163,6 +163,10 @@ class DEC(DeepClusteringModel):
     def _make_head(self, n_clusters: int, latent_dim: int) -> StudentTHead:
         return StudentTHead(n_clusters, latent_dim, alpha=float(self.alpha))
 
+    @property
+    def _squared_error_decoder(self) -> bool:
+        return self._reconstruction_weight() is not None  # IDEC keeps the decoder; DEC drops it
+
     def _join(self, autoencoder: nn.Module, head: StudentTHead) -> DECModule:
         return DECModule(autoencoder, head, gamma=self._reconstruction_weight())
 

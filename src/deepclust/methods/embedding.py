@@ -5,9 +5,14 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Sequence
 
+import numpy as np
+
+from deepclust.methods._base import check_recon
 from deepclust.methods._neural import NeuralEmbedding, ReconstructionMixin
+from deepclust.methods._params import StrOptions
 from deepclust.methods._persist import register_model
-from deepclust.nn import build_autoencoder, mlp_autoencoder
+from deepclust.datasets import DiskArray
+from deepclust.nn import Autoencoder, build_autoencoder, mlp_autoencoder
 from deepclust.preprocess.augment_text import check_augment
 
 __all__ = ["AutoencoderEmbedding"]
@@ -20,8 +25,10 @@ class AutoencoderEmbedding(ReconstructionMixin, NeuralEmbedding):
     The network is by default DEC's symmetric MLP ``d-500-500-2000-latent_dim`` with linear
     embedding and output layers (Xie et al. 2016; McConville et al. 2020); ``network`` swaps in
     a convolutional autoencoder from a spec (Aljalbout et al. 2018) or your own torch modules.
-    It is trained on the mean squared reconstruction error with Adam. ``transform`` returns
-    the codes.
+    It is trained with Adam on the mean squared reconstruction error, or, with
+    ``recon="bce"``, on a Bernoulli likelihood (the decoder outputs logits; binary
+    cross-entropy summed over features, as VaDE's reference pretrains on pixels in [0, 1]).
+    ``transform`` returns the codes.
 
     Parameters
     ----------
@@ -76,6 +83,13 @@ class AutoencoderEmbedding(ReconstructionMixin, NeuralEmbedding):
         each entry replaced with probability 0.1 by a draw from its feature's marginal (see
         :mod:`deepclust.nn.augment`). The network reconstructs the uncorrupted (mixed) rows.
         Seeded by ``random_state``; ``transform`` never augments.
+    recon : {"mse", "bce"}, default="mse"
+        Reconstruction likelihood. "mse": Gaussian, the mean squared error over all entries,
+        for any real data. "bce": Bernoulli, for data in [0, 1] (e.g. pixel intensities): the
+        decoder's last layer gives logits and the loss is the binary cross-entropy summed over
+        features, averaged over the batch; :meth:`inverse_transform` and :meth:`reconstruct`
+        then return probabilities (the sigmoid of the logits). Saved with the model; models
+        saved before this option existed load as "mse".
 
     Attributes
     ----------
@@ -110,28 +124,60 @@ class AutoencoderEmbedding(ReconstructionMixin, NeuralEmbedding):
     taxonomy and new methods. arXiv:1801.07648.
     """
 
-    _parameter_constraints = {**NeuralEmbedding._parameter_constraints, "augment": [None, Mapping, str]}
+    _parameter_constraints = {**NeuralEmbedding._parameter_constraints, "augment": [None, Mapping, str], "recon": [StrOptions({"mse", "bce"})]}
 
     def __init__(
         self, latent_dim: int = 10, hidden_dims: Sequence[int] | str = "auto", network=None, epochs: int | None = None, steps: int | None = None, batch_size: int = 256,
         lr: float = 1e-3, patience: int | None = None, precision: str = "auto", device: str = "auto", random_state=None, verbose: bool = False, augment=None,
+        recon: str = "mse",
     ) -> None:
         self.latent_dim, self.hidden_dims, self.network = latent_dim, hidden_dims, network
         self.epochs, self.batch_size, self.lr, self.patience = epochs, batch_size, lr, patience
         self.steps = steps
         self.precision, self.device, self.random_state, self.verbose, self.augment = precision, device, random_state, verbose, augment
+        self.recon = recon
 
     def _check_extra_params(self) -> None:
         check_augment(self.augment)
+
+    def _output(self) -> str:
+        """How the decoder output is read: "linear" (``recon="mse"``) or "bernoulli" (``"bce"``)."""
+        return "bernoulli" if self.recon == "bce" else "linear"
+
+    def _check_data(self, X) -> None:
+        if self._output() == "bernoulli":
+            check_recon("bce", _value_range(X))  # Bernoulli targets must lie in [0, 1]
+
+    def _architecture(self, n_features: int):
+        """The network record, with its likelihood (``"output"``), so a loaded model knows it."""
+        arch, module = super()._architecture(n_features)
+        return {**arch, "output": self._output()}, module
+
+    def _adopt(self, module, arch: dict):
+        module.output = arch["output"]  # the user's Autoencoder (a copy) read with this likelihood
+        return module
+
+    def _decode(self, module, z):
+        return module.mean(z)  # probabilities for recon="bce"
 
     @staticmethod
     def _build(arch: dict):
         """The network of a saved architecture: the MLP (``"mlp"``) or a spec (``"spec"``)."""
         kind = arch.get("type")
+        output = arch.get("output", "linear")  # models saved before recon existed are MSE autoencoders
         if kind == "mlp":
-            return mlp_autoencoder(arch["n_features"], arch["hidden_dims"], arch["latent_dim"])
+            return mlp_autoencoder(arch["n_features"], arch["hidden_dims"], arch["latent_dim"], output=output)
         if kind == "spec":
-            return build_autoencoder(arch["spec"], arch["n_features"])
+            net = build_autoencoder(arch["spec"], arch["n_features"])
+            return Autoencoder(net.encoder, net.decoder, output=output)  # the same layers and weight names
         if kind == "module":
             raise ValueError("this model was trained with a user-supplied torch module, which deepclust cannot rebuild from a file")
         raise ValueError(f"unknown network type {kind!r} in saved model")
+
+
+def _value_range(X) -> np.ndarray:
+    """``[min, max]`` of ``X``, read block by block when ``X`` is on disk."""
+    if isinstance(X, DiskArray):
+        parts = np.array([(b.min(), b.max()) for _, b in X.blocks(X.default_block_rows())])
+        return np.array([parts[:, 0].min(), parts[:, 1].max()])
+    return np.array([X.min(), X.max()])

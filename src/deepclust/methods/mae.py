@@ -74,6 +74,9 @@ class MaskedEmbedding(AutoencoderEmbedding):
     def _check_extra_params(self) -> None:
         """Nothing beyond the declared constraints (no ``augment``: masking is the augmentation)."""
 
+    def _output(self) -> str:
+        return "linear"  # masked reconstruction is a squared error (no ``recon`` option)
+
     @classmethod
     def _build(cls, arch: dict) -> MaskedAutoencoder:
         ae = AutoencoderEmbedding._build(arch)

@@ -9,7 +9,7 @@ from typing import Sequence
 import numpy as np
 from sklearn.utils.validation import check_is_fitted
 
-from deepclust.methods._base import seed_stream
+from deepclust.methods._base import check_recon, seed_stream
 from deepclust.methods._neural import NeuralEmbedding, ReconstructionMixin
 from deepclust.methods._params import Interval, Real, StrOptions
 from deepclust.methods._persist import register_model
@@ -17,18 +17,6 @@ from deepclust.methods.clustering import AutoencoderClustering
 from deepclust.nn import build_autoencoder
 from deepclust.preprocess.augment_text import check_augment
 from deepclust.nn.vae import RECONS, VAE, mlp_vae, vae_from_autoencoder
-
-
-def check_recon(recon: str, X: np.ndarray | None = None) -> str:
-    """Validate ``recon``; for "bce" also that ``X`` lies in [0, 1]."""
-    if recon not in RECONS:
-        raise ValueError(f"recon must be one of {RECONS}, got {recon!r}")
-    if recon == "bce" and X is not None and (X.min() < 0.0 or X.max() > 1.0):
-        raise ValueError(
-            f"recon='bce' (Bernoulli likelihood) needs data in [0, 1], but X ranges over [{X.min():.4g}, {X.max():.4g}]; "
-            "scale it to [0, 1] or use recon='mse'"
-        )
-    return recon
 
 
 @register_model
