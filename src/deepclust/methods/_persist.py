@@ -57,6 +57,11 @@ def decode_param(value: Any) -> Any:
         return [decode_param(v) for v in value]
     if isinstance(value, dict) and "__estimator__" in value:
         module_name, _, qualname = value["__estimator__"].partition(":")
+        registered = _REGISTRY.get(qualname)
+        if registered is not None and registered.__module__ == module_name:
+            # a class that code already imported registered with @register_model (a plug-in
+            # method): nothing is imported on the file's word, so the file still cannot run code
+            return registered(**{k: decode_param(v) for k, v in value["params"].items()})
         if not module_name.startswith(_ALLOWED_MODULES):
             raise ValueError(f"saved model refers to class {value['__estimator__']!r}, which is not from deepclust, scikit-learn or umap-learn; refusing to load it")
         obj = importlib.import_module(module_name)
