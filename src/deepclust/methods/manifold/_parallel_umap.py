@@ -62,10 +62,11 @@ class ParallelUMAP(TransformerMixin, BaseEstimator):
 
     Examples
     --------
-    >>> from sklearn.datasets import make_blobs
-    >>> X, _ = make_blobs(300, n_features=5, centers=3, random_state=0)
-    >>> ParallelUMAP(n_neighbors=10, random_state=0).fit_transform(X).shape
-    (300, 2)
+    >>> import numpy as np
+    >>> X = np.random.default_rng(0).normal(size=(300, 5))
+    >>> emb = ParallelUMAP(n_neighbors=10, random_state=0).fit(X)
+    >>> emb.embedding_.shape, emb.transform(X[:4]).shape
+    ((300, 2), (4, 2))
     """
 
     _parameter_constraints: dict = {
