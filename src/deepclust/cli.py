@@ -92,7 +92,7 @@ def _model_args(p: argparse.ArgumentParser, *, what: str) -> None:
     p.add_argument("--seed", type=int, default=0, help="random seed (default: 0); the same seed gives the same labels on CPU")
     p.add_argument("--scale", default="auto", choices=["auto", "none", "standard", "minmax"], help="feature scaling before the model (auto: chosen from the data; metrics.json says what and why)")
     p.add_argument("--preprocess", default=None, help="preprocessing steps before --scale, e.g. 'log1p,combat:batch=plate_batch,select:mad=100' (see README: Omics preprocessing)")
-    p.add_argument("--epochs", type=_positive_int, default=None, help="autoencoder epochs; the pretraining for dec, idec, dcn and vade (default: a budget of 11,000 optimiser steps within 2-2000 epochs, stopping early on a plateau)")
+    p.add_argument("--epochs", type=_positive_int, default=None, help="autoencoder epochs; the pretraining for dec, idec, dcn and vade (default: a budget of 11,000 optimiser steps within 2-2000 epochs)")
     p.add_argument("--steps", type=_positive_int, default=None, help="autoencoder optimiser steps, instead of --epochs")
     p.add_argument("--batch-size", type=_positive_int, default=None, help="autoencoder batch size (default: 256)")
     p.add_argument("--latent-dim", type=_positive_int, default=None, help="autoencoder code size (default: 10; n2d: the number of clusters)")

@@ -57,8 +57,7 @@ class AutoencoderEmbedding(ReconstructionMixin, NeuralEmbedding):
         fully connected layers (:func:`deepclust.nn.glorot_uniform_`).
     epochs : int or None, default=None
         Passes over the data. None (with ``steps`` None): the training budget of
-        :mod:`deepclust.train.budget`, 11,000 optimiser steps within 2-2000 epochs, ending early
-        on a plateau of the loss. ``training_`` records the steps taken and why training stopped.
+        :mod:`deepclust.train.budget`, 11,000 optimiser steps within 2-2000 epochs. ``training_`` records the steps taken and why training stopped.
     steps : int or None, default=None
         Train this many optimiser steps instead (give ``epochs`` or ``steps``, not both).
     batch_size : int, default=256
