@@ -1,12 +1,10 @@
-"""The training budget rule (steps, not epochs) and the plateau stop."""
+"""The training budget rule (steps, not epochs)."""
 
 from __future__ import annotations
 
 import pytest
-import torch
 
-from deepclust.train import fit_module
-from deepclust.train.budget import DEFAULT_STEPS, MAX_EPOCHS, MIN_EPOCHS, PlateauStop, training_budget
+from deepclust.train.budget import DEFAULT_STEPS, MAX_EPOCHS, MIN_EPOCHS, training_budget
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
@@ -16,7 +14,7 @@ def test_auto_budget_gives_small_and_large_data_the_same_steps():
     large = training_budget(70000, 256)  # MNIST: 274 steps a pass
     assert small.max_steps == large.max_steps == DEFAULT_STEPS
     assert small.epochs == 298 and large.epochs == 41
-    assert "auto" in small.rule and small.patience_steps is None  # no plateau stop by default (NOTES_defaults.md)
+    assert "auto" in small.rule
 
 
 def test_auto_budget_floor_and_ceiling():
@@ -28,36 +26,11 @@ def test_auto_budget_floor_and_ceiling():
 
 def test_user_epochs_or_steps_replace_the_rule():
     b = training_budget(1797, 256, epochs=7)
-    assert (b.epochs, b.max_steps, b.patience_steps) == (7, None, None)
+    assert (b.epochs, b.max_steps) == (7, None)
     b = training_budget(1797, 256, steps=50)  # 8 steps a pass
     assert (b.epochs, b.max_steps) == (7, 50)
     with pytest.raises(ValueError, match="not both"):
         training_budget(10, 2, epochs=1, steps=1)
-
-
-def _fit(losses, patience_steps):
-    """Run fit_module on a module whose 'loss' per epoch is scripted by ``losses``."""
-    w = torch.nn.Parameter(torch.zeros(1))
-    it = iter(losses)
-    current = {}
-
-    class Script(PlateauStop):
-        def on_epoch_begin(self, state):
-            current["v"] = next(it)
-
-    cb = Script(patience_steps)
-    loss_fn = lambda m, b, s: (w * 0).sum() + current["v"]  # noqa: E731
-    state = fit_module(torch.nn.Module(), loss_fn, (torch.zeros(4, 1),), epochs=len(losses), batch_size=2,
-                       optimizer=torch.optim.SGD([w], lr=0.1), generator=torch.Generator().manual_seed(0), callbacks=[cb])
-    return state
-
-
-def test_plateau_stop_ends_training_after_patience_steps_without_improvement():
-    state = _fit([1.0, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5], patience_steps=4)  # 2 steps an epoch
-    assert state.stop and "plateau" in state.stop_reason
-    assert len(state.history["loss"]) == 4  # best at epoch 1 (step 4); stops at step 8
-    state = _fit([1.0, 0.9, 0.8, 0.7, 0.6], patience_steps=4)  # always improving: runs to the end
-    assert not state.stop and len(state.history["loss"]) == 5
 
 
 # -- the budget through the estimators ----------------------------------------------------------
@@ -94,3 +67,9 @@ def test_auto_widths_follow_the_number_of_features_and_survive_save_load(tmp_pat
     back = VAEEmbedding.load(emb.save(tmp_path / "m"))
     assert back.training_ == emb.training_
     np.testing.assert_array_equal(back.transform(_rows(d=6)), emb.transform(_rows(d=6)))
+
+
+def test_user_patience_stops_the_default_budget_early_and_says_why():
+    # lr=1e-12 keeps the loss flat, so an epoch patience of 3 ends training after 4 epochs of the 2,000
+    emb = AutoencoderEmbedding(latent_dim=2, hidden_dims=(4,), lr=1e-12, patience=3, precision="float32", random_state=0).fit(_rows())
+    assert emb.training_["epochs"] == 4 and emb.training_["stop_reason"].startswith("early stopping: loss did not improve for 3 epochs")

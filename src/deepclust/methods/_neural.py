@@ -47,7 +47,7 @@ from deepclust.nn.cohort_augment import TabularAugmenter
 from deepclust.preprocess.augment_text import check_augment
 from deepclust.nn.sizing import default_hidden_dims
 from deepclust.train import EarlyStopping, fit_module
-from deepclust.train.budget import PlateauStop, training_budget
+from deepclust.train.budget import training_budget
 from deepclust.train.optim import adam
 
 logger = logging.getLogger(__name__)
@@ -258,7 +258,7 @@ class NeuralEmbedding(SavableMixin, Float32OutputMixin, TransformerMixin, BaseEs
             Xt = None if isinstance(X, DiskArray) else to_tensor(X, device)
             ctx = TrainingContext(gen, Xt, self._augmenter(Xt, rng))
             batch_size = self._batch_size(X.shape[0])
-            budget = training_budget(X.shape[0], batch_size, epochs=self.epochs, steps=getattr(self, "steps", None), patience=self.patience or None)
+            budget = training_budget(X.shape[0], batch_size, epochs=self.epochs, steps=getattr(self, "steps", None))
             state = fit_module(
                 net,
                 functools.partial(self._batch_loss, ctx=ctx),
@@ -268,7 +268,7 @@ class NeuralEmbedding(SavableMixin, Float32OutputMixin, TransformerMixin, BaseEs
                 batch_size=batch_size,
                 optimizer=adam(net.parameters(), lr=float(self.lr)),
                 generator=gen,
-                callbacks=_stopping_callbacks(self.patience, budget),
+                callbacks=[EarlyStopping(self.patience)] if self.patience else [],
                 autocast_dtype=autocast,
                 progress=bool(self.verbose),
                 desc=self._desc,
@@ -340,13 +340,6 @@ class NeuralEmbedding(SavableMixin, Float32OutputMixin, TransformerMixin, BaseEs
 
 def _is_auto(value) -> bool:
     return isinstance(value, str) and value == "auto"
-
-
-def _stopping_callbacks(patience, budget) -> list:
-    """The user's epoch patience, else the budget's plateau stop (if any)."""
-    if patience:
-        return [EarlyStopping(patience)]
-    return [PlateauStop(budget.patience_steps)] if budget.patience_steps else []
 
 
 def training_summary(state, budget) -> dict:
