@@ -78,6 +78,8 @@ def test_report_is_self_contained_with_every_section(page):
     assert "http://" not in page and "https://" not in page
     assert "clusters follow plate_batch &lt;b&gt;" in page and "0.61" in page  # escaped, shown
     assert "coloured by reference label" in page or "reference label" in page
+    # the autoencoder ran its 3 epochs (400 rows, batch 64: 7 steps a pass) and the page says so
+    assert "Training: 21 optimiser steps in 3 epochs; stopped: completed 3 epochs. Budget: epochs=3 set by the user." in page
 
 
 def test_generated_samples_section_for_vade(run_dir, small_digits, tmp_path):

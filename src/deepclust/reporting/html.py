@@ -129,17 +129,30 @@ def _voronoi(run: Path, doc: dict) -> str:
     return _section("Voronoi regions of the 2-D embedding", _fig(ax.figure, "voronoi regions") + '<p class="note">As in Agarap &amp; Azcarraga (2018): each region is the set of points whose nearest centre is that cluster\'s.</p>')
 
 
-def _history(run: Path, doc: dict) -> str:
-    history = _read_json(run / "history.json")
-    if not history:
+def _training_note(doc: dict) -> str:
+    """How long the network trained and why it stopped (``metrics.json`` ``"training"``)."""
+    t = doc.get("training")
+    if not isinstance(t, dict):
         return ""
-    from deepclust.plotting import plot_history
+    ran = f"{t.get('steps', '?')} optimiser steps in {t.get('epochs', '?')} epochs"
+    return (f'<p class="note">Training: {html.escape(ran)}; stopped: {html.escape(str(t.get("stop_reason", "unknown")))}. '
+            f'Budget: {html.escape(str(t.get("budget", "unknown")))}.</p>')
 
-    try:
-        fig = plot_history(history)
-    except ValueError:
+
+def _history(run: Path, doc: dict) -> str:
+    note = _training_note(doc)
+    history = _read_json(run / "history.json")
+    fig = None
+    if history:
+        from deepclust.plotting import plot_history
+
+        try:
+            fig = plot_history(history)
+        except ValueError:
+            fig = None
+    if fig is None and not note:
         return ""
-    return _section("Training curves", _fig(fig, "training curves"))
+    return _section("Training curves", note + (_fig(fig, "training curves") if fig is not None else ""))
 
 
 def _animation(run: Path, doc: dict) -> str:
