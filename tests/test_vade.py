@@ -426,3 +426,15 @@ def test_vade_with_a_conv_autoencoder(images, tmp_path):
     assert model.sample(3, cluster=1, random_state=0).shape == (3, 64)
     again = VaDE.load(model.save(tmp_path / "v"))
     np.testing.assert_array_equal(again.predict(X), model.labels_)
+
+
+def test_vade_with_the_default_widths_builds_its_vae_from_the_resolved_ones(tmp_path):
+    # hidden_dims="auto" (the default) once reached the VAE as the string's letters and failed
+    # after the whole pretraining; the VAE must take the widths the autoencoder was built with.
+    X = np.random.default_rng(0).random((60, 8)).astype(np.float32)
+    vade = VaDE(3, embedding=AutoencoderEmbedding(latent_dim=2, steps=3, recon="bce"), epochs=1, random_state=0).fit(X)
+    from deepclust.nn.sizing import default_hidden_dims
+
+    assert vade.embedding_._arch["hidden_dims"] == list(default_hidden_dims(8)) == [256, 256, 512]
+    back = VaDE.load(vade.save(tmp_path / "m"))
+    np.testing.assert_array_equal(back.predict(X), vade.predict(X))

@@ -353,7 +353,11 @@ def _vae_embedding_like(emb: AutoencoderEmbedding, recon: str) -> VAEEmbedding:
     # The autoencoder's network: the MLP, a spec (saved with the model), or the user's own
     # modules (trained in memory; not savable, as for the autoencoder).
     network = emb.network if not _is_user_module(emb) else emb.autoencoder_
-    return VAEEmbedding(latent_dim=emb.latent_dim, hidden_dims=tuple(emb.hidden_dims), network=network, recon=recon, precision=emb.precision, device=emb.device)
+    # The widths the autoencoder was built with (hidden_dims="auto" resolved by the width rule),
+    # so that the VAE's layers are the pretrained ones whatever the rule says later.
+    widths = getattr(emb, "_arch", {}).get("hidden_dims", emb.hidden_dims)
+    widths = widths if isinstance(widths, str) else tuple(int(w) for w in widths)
+    return VAEEmbedding(latent_dim=emb.latent_dim, hidden_dims=widths, network=network, recon=recon, precision=emb.precision, device=emb.device)
 
 
 def _is_user_module(emb: AutoencoderEmbedding) -> bool:
