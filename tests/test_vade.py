@@ -438,3 +438,16 @@ def test_vade_with_the_default_widths_builds_its_vae_from_the_resolved_ones(tmp_
     assert vade.embedding_._arch["hidden_dims"] == list(default_hidden_dims(8)) == [256, 256, 512]
     back = VaDE.load(vade.save(tmp_path / "m"))
     np.testing.assert_array_equal(back.predict(X), vade.predict(X))
+
+
+def test_vade_auto_likelihood_follows_the_data():
+    from deepclust.methods.vade import likelihood_for
+
+    pixels = np.random.default_rng(0).random((60, 8)).astype(np.float32)
+    assert likelihood_for("auto", pixels) == "bce" and likelihood_for("auto", pixels - 0.5) == "mse"
+    assert likelihood_for("mse", pixels) == "mse"  # an explicit choice stays
+    table = np.random.default_rng(0).normal(size=(60, 8)).astype(np.float32)  # a standardised table: Gaussian, not a refusal
+    vade = VaDE(3, embedding=AutoencoderEmbedding(latent_dim=2, hidden_dims=(16,), steps=3), epochs=1, random_state=0).fit(table)
+    assert vade.recon_ == "mse" and vade.embedding_._arch["output"] == "linear"
+    with pytest.raises(ValueError, match=r"needs data in \[0, 1\]"):
+        VaDE(3, recon="bce", epochs=1).fit(table)

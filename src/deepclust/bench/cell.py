@@ -92,6 +92,7 @@ def shared_pretraining(estimator, X, seed: int, cache_dir: str, dataset_key: str
     from deepclust._io import atomic_write_json
     from deepclust.methods._base import draw_seed, seed_stream
 
+    estimator._start_fit(X)  # validates X and resolves what depends on the data (VaDE's likelihood), as fit does first
     embedding = estimator._embedding_to_fit()  # as the estimator's own fit would pretrain it (VaDE sets its likelihood)
     settings = {k: v for k, v in embedding.get_params().items() if k not in ("verbose", "random_state")}
     key = hashlib.sha256(json.dumps([type(embedding).__name__, settings], sort_keys=True, default=str).encode()).hexdigest()[:12]

@@ -166,9 +166,12 @@ class VaDE(DeepClusteringModel):
         min_lr)`` (epochs counted from 0); a floor above ``lr`` is read as ``lr``. With the
         defaults (``lr = min_lr = 2e-4``) the rate is constant; the decay acts in the long
         schedule (``lr=2e-3``: 2e-3 down to the floor at epoch 220).
-    recon : {"bce", "mse"}, default="bce"
+    recon : {"auto", "bce", "mse"}, default="auto"
         Likelihood ``p(x|z)``: "bce" (Bernoulli; data in [0, 1], e.g. MNIST pixels) or "mse"
-        (Gaussian; any real data). The pretraining uses the same likelihood.
+        (Gaussian; any real data). "auto" follows the data, as the paper does per dataset:
+        Bernoulli when every value lies in [0, 1] (images, min-max scaled tables), Gaussian
+        otherwise (standardised tables, embeddings). The pretraining uses the same likelihood;
+        the one used is ``recon_``.
     random_state : int, numpy Generator or None, default=None
         Seeds pretraining, the GMM, shuffling and the reparameterisation noise; the global
         numpy and torch RNGs are left untouched.
@@ -232,12 +235,12 @@ class VaDE(DeepClusteringModel):
         "lr_decay": [Interval(Real, 0, 1, closed="right")],
         "decay_every": POSITIVE_INT,
         "min_lr": [Interval(Real, 0, None, closed="left")],
-        "recon": [StrOptions({"bce", "mse"})],
+        "recon": [StrOptions({"auto", "bce", "mse"})],
     }
 
     def __init__(
         self, n_clusters: int = 10, embedding=None, epochs: int = 100, batch_size: int = 256, lr: float = 2e-4, lr_decay: float = 0.9, decay_every: int = 10,
-        min_lr: float = 2e-4, recon: str = "bce", random_state=None, verbose: bool = False,
+        min_lr: float = 2e-4, recon: str = "auto", random_state=None, verbose: bool = False,
     ) -> None:
         store_params(self, locals())
 
@@ -246,36 +249,37 @@ class VaDE(DeepClusteringModel):
 
     def _start_fit(self, X, *, n_clusters=None):
         X, k = super()._start_fit(X, n_clusters=n_clusters)
-        check_recon(self.recon, X)  # "bce" needs data in [0, 1]
+        self.recon_ = likelihood_for(self.recon, X)
+        check_recon(self.recon_, X)  # "bce" needs data in [0, 1]
         if not isinstance(self.embedding, (type(None), AutoencoderEmbedding, str, os.PathLike)):
             raise ValueError(f"VaDE starts from a pretrained autoencoder: pass an AutoencoderEmbedding or the path of a saved one, got {type(self.embedding).__name__}")
         return X, k
 
     def _default_embedding(self) -> AutoencoderEmbedding:
-        return AutoencoderEmbedding(recon=self.recon)
+        return AutoencoderEmbedding(recon=self.recon_)
 
     def _embedding_to_fit(self, default=None):
         """An unfitted autoencoder is pretrained under VaDE's likelihood (``recon``)."""
         emb = super()._embedding_to_fit(default)
         if isinstance(emb, AutoencoderEmbedding) and "recon" in emb.get_params(deep=False):
-            emb = clone(emb).set_params(recon=self.recon)
+            emb = clone(emb).set_params(recon=self.recon_)
         return emb
 
     def _pretrained(self, emb) -> None:
         if not isinstance(emb, AutoencoderEmbedding):
             raise ValueError(f"VaDE starts from a pretrained autoencoder, but the saved embedding is a {type(emb).__name__}")
         trained = _RECON_OF_OUTPUT[emb.autoencoder_.output]
-        if trained != self.recon:
+        if trained != self.recon_:
             raise ValueError(
-                f"VaDE(recon={self.recon!r}) reads the decoder output as {_LIKELIHOOD[self.recon]}, but the pretrained "
+                f"VaDE(recon={self.recon_!r}) reads the decoder output as {_LIKELIHOOD[self.recon_]}, but the pretrained "
                 f"{type(emb).__name__} was trained with recon={trained!r} ({_LIKELIHOOD[trained]}); pretrain with "
-                f"AutoencoderEmbedding(recon={self.recon!r}) (or pass an unfitted one), or use VaDE(recon={trained!r})"
+                f"AutoencoderEmbedding(recon={self.recon_!r}) (or pass an unfitted one), or use VaDE(recon={trained!r})"
             )
 
     def _build_module(self, emb, Z: np.ndarray, k: int, head_seed: int, device: torch.device) -> tuple[VaDEModule, torch.Tensor]:
         """The pretrained autoencoder's weights in a VAE (new log-variance layer), and a prior
         fitted as a diagonal GMM to the pretrained codes ``Z`` (Jiang et al. 2017, Sec. 4)."""
-        vemb = _vae_embedding_like(emb, self.recon)
+        vemb = _vae_embedding_like(emb, self.recon_)
         arch = vemb._architecture(emb.n_features_in_)[0]
         arch["latent_dim"] = int(Z.shape[1])
         self._pending_embedding = (vemb, arch)  # filled with the trained VAE by _fitted_embedding
@@ -287,7 +291,7 @@ class VaDE(DeepClusteringModel):
             # 4 below it; weights stay 0). A posterior as wide as its cluster doubles the first
             # reconstruction cost and blurs gamma(z) (benchmarks/NOTES_vade_dec.md, 1.3 e -> f).
             vae.logvar_layer.bias.copy_(prior.log_vars.mean(dim=0).to(device) - LOGVAR_OFFSET)
-        return VaDEModule(vae, prior.to(device), recon=self.recon), labels.to(device)
+        return VaDEModule(vae, prior.to(device), recon=self.recon_), labels.to(device)
 
     def _clustering_phase(self, module: VaDEModule, X: torch.Tensor, init_labels: torch.Tensor, autocast_dtype: torch.dtype | None = None) -> ClusteringPhase:
         history: dict[str, list] = {}
@@ -348,6 +352,13 @@ class VaDE(DeepClusteringModel):
 # and save/load are that class's. Building one around a VAE trained elsewhere needs its
 # architecture record (``_architecture``, ``_build``) and ``_set_network``; these three calls
 # are kept here so that a public constructor on VAEEmbedding replaces them in one place.
+def likelihood_for(recon: str, X) -> str:
+    """``recon`` with "auto" resolved: Bernoulli ("bce") for data in [0, 1], Gaussian ("mse") otherwise."""
+    if recon != "auto":
+        return recon
+    return "bce" if float(np.min(X)) >= 0.0 and float(np.max(X)) <= 1.0 else "mse"
+
+
 def _vae_embedding_like(emb: AutoencoderEmbedding, recon: str) -> VAEEmbedding:
     """An unfitted VAEEmbedding with the pretrained autoencoder's public settings."""
     # The autoencoder's network: the MLP, a spec (saved with the model), or the user's own
