@@ -27,6 +27,7 @@ from deepclust.methods import (
 from deepclust.metrics import evaluate
 from deepclust.nn import ImageAugment, TabularAugment
 from deepclust.nn.augment import blur, crop_affine_matrices, marginal_draws, random_mask, scarf_corrupt
+from deepclust.nn.sizing import default_hidden_dims
 
 N, D, K = 150, 6, 3
 
@@ -186,6 +187,13 @@ def test_contrastive_embedding_tabular_and_image(blobs):
         simclr(input_shape=(1, 7, 7)).fit(imgs)
     with pytest.raises(ValueError, match="augment options"):
         simclr(augment={"crop": 1}).fit(X)
+
+
+def test_contrastive_embedding_auto_widths_on_a_table(blobs):
+    # hidden_dims="auto" (the default) is the width rule of nn.sizing, as for the autoencoders
+    X, _, _ = blobs
+    model = ContrastiveEmbedding(latent_dim=3, projection_dims=(8,), epochs=1, batch_size=64, precision="float32", device="cpu", random_state=0).fit(X)
+    assert model._arch["type"] == "mlp" and model._arch["hidden_dims"] == list(default_hidden_dims(D))
 
 
 def test_contrastive_embedding_with_a_conv_spec(tmp_path):

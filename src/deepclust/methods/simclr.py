@@ -164,7 +164,7 @@ class ContrastiveEmbedding(NeuralEmbedding):
         make_augment(self.augment, self._input_shape(X.shape[1]))  # a bad shape or option fails before training
 
     def _architecture(self, n_features: int) -> tuple[dict, nn.Module | None]:
-        arch, encoder = network_architecture(self.network, n_features, hidden_dims=self.hidden_dims, latent_dim=self.latent_dim, encoder_only=True)
+        arch, encoder = network_architecture(self.network, n_features, hidden_dims=self._hidden_dims(n_features), latent_dim=self.latent_dim, encoder_only=True)
         if arch["type"] == "mlp":
             arch["batch_norm"] = bool(self.batch_norm)
         return {**arch, "projection_dims": [int(d) for d in self.projection_dims]}, encoder
