@@ -10,11 +10,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+import torch
 from PIL import Image
 
 from deepclust.cli import main
 from deepclust.datasets import Dataset, load_dataset, load_image_folder, load_table
-from deepclust.methods import build_method
+from deepclust.methods import build_method, load_model
 from deepclust.methods.simclr import make_augment
 from deepclust.nn.augment import ImageAugment
 from deepclust.preprocess.auto_scale import auto_scaling
@@ -110,8 +111,6 @@ def test_image_shape_reaches_augmentations_and_method_options(tmp_path):
     assert estimator.embedding.get_params()["input_shape"] == [3, 6, 7]
     augment = make_augment(None, ds.image_shape)
     assert isinstance(augment, ImageAugment)
-    import torch
-
     view = augment(torch.from_numpy(ds.X[:4]), torch.Generator().manual_seed(0))
     assert view.shape == (4, 3 * 6 * 7) and not torch.equal(view, torch.from_numpy(ds.X[:4]))
 
@@ -245,3 +244,18 @@ def test_cli_fit_on_a_folder_of_images(class_folder, tmp_path):
     assert doc["n_samples"] == 9 and doc["scale"] == "none" and doc["metrics"]["acc"] == 1.0
     labels = pd.read_csv(tmp_path / "run" / "labels.csv")
     assert labels.iloc[:, 0].tolist()[:2] == ["bright/im4.png", "bright/im5.png"]
+
+
+@pytest.mark.usefixtures("one_torch_thread")
+def test_cli_simclr_on_a_28x28_stack_trains_the_default_conv_encoder(tmp_path):
+    # the dataset's image shape reaches the contrastive embedding, which then defaults to a conv net
+    X, y = _two_blobs_of_images(n_per_class=12, shape=(28, 28))
+    np.savez(tmp_path / "images.npz", X=X, y=y)
+    out = tmp_path / "run"
+    args = ["fit", "--data", str(tmp_path / "images.npz"), "--method", "simclr-kmeans", "--n-clusters", "2", "--steps", "2"]
+    assert main([*args, "--batch-size", "8", "--latent-dim", "4", "--precision", "float32", "--device", "cpu", "--out", str(out), "--quiet"]) == 0
+    arch = json.loads((out / "model" / "model.json").read_text())  # the saved model says what network it is
+    assert '"Conv2D"' in json.dumps(arch) and '"default-conv"' in json.dumps(arch)
+    emb = load_model(out / "model").embedding_
+    assert emb._arch["spec"]["input_shape"] == [1, 28, 28] and emb.transform(X.reshape(24, -1) / np.float32(255)).shape == (24, 4)
+    assert any(isinstance(m, torch.nn.Conv2d) for m in emb.net_.encoder.modules())

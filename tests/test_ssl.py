@@ -25,8 +25,9 @@ from deepclust.methods import (
     load_model,
 )
 from deepclust.metrics import evaluate
-from deepclust.nn import ImageAugment, TabularAugment
+from deepclust.nn import ImageAugment, TabularAugment, build_autoencoder, load_spec
 from deepclust.nn.augment import blur, crop_affine_matrices, marginal_draws, random_mask, scarf_corrupt
+from deepclust.nn.sizing import default_conv_spec, default_hidden_dims
 
 N, D, K = 150, 6, 3
 
@@ -186,6 +187,73 @@ def test_contrastive_embedding_tabular_and_image(blobs):
         simclr(input_shape=(1, 7, 7)).fit(imgs)
     with pytest.raises(ValueError, match="augment options"):
         simclr(augment={"crop": 1}).fit(X)
+
+
+def test_contrastive_embedding_auto_widths_on_a_table(blobs):
+    # hidden_dims="auto" (the default) is the width rule of nn.sizing, as for the autoencoders
+    X, _, _ = blobs
+    model = ContrastiveEmbedding(latent_dim=3, projection_dims=(8,), epochs=1, batch_size=64, precision="float32", device="cpu", random_state=0).fit(X)
+    assert model._arch["type"] == "mlp" and model._arch["hidden_dims"] == list(default_hidden_dims(D))
+
+
+def _modules(model):
+    return {type(m) for m in model.net_.encoder.modules()}
+
+
+def _conv_simclr(**kw):  # the default encoder (hidden_dims="auto") with a tiny budget
+    params = dict(latent_dim=5, projection_dims=(8,), steps=2, batch_size=16, precision="float32", device="cpu", random_state=0)
+    return ContrastiveEmbedding(**{**params, **kw})
+
+
+def test_images_get_the_default_conv_encoder_and_save_it(tmp_path):
+    imgs = np.random.default_rng(0).random((32, 64)).astype(np.float32)  # 8x8 images, one channel
+    model = _conv_simclr(input_shape=(1, 8, 8)).fit(imgs)
+    assert {torch.nn.Conv2d, torch.nn.BatchNorm2d, torch.nn.ReLU} <= _modules(model) and torch.nn.BatchNorm1d not in _modules(model)
+    arch = model._arch
+    assert arch["type"] == "spec" and arch["spec"]["name"] == "default-conv" and arch["latent_dim"] == 5
+    assert [layer["type"] for layer in arch["spec"]["encoder"]] == ["Conv2D", "Conv2D", "Conv2D", "Flatten", "Dense"]
+    assert arch["spec"] == load_spec(default_conv_spec((1, 8, 8), 5))  # the rule, recorded as it was resolved
+    Z = model.transform(imgs)
+    assert Z.shape == (32, 5)
+    again = load_model(model.save(tmp_path / "m"))
+    assert again._arch == arch and _modules(again) == _modules(model)
+    np.testing.assert_array_equal(again.transform(imgs), Z)
+    np.testing.assert_array_equal(_conv_simclr(input_shape=(1, 8, 8)).fit(imgs).transform(imgs), Z)  # same seed, same codes
+
+
+def test_conv_default_only_for_auto_widths_on_images(blobs):
+    X, _, _ = blobs
+    imgs = np.random.default_rng(0).random((32, 64)).astype(np.float32)
+    table = _conv_simclr().fit(X)
+    assert table._arch["type"] == "mlp" and torch.nn.Conv2d not in _modules(table)
+    asked = _conv_simclr(input_shape=(1, 8, 8), hidden_dims=(16,)).fit(imgs)  # the user asked for an MLP
+    assert asked._arch["type"] == "mlp" and asked._arch["hidden_dims"] == [16] and torch.nn.Conv2d not in _modules(asked)
+    plain = _conv_simclr(input_shape=(1, 8, 8), batch_norm=False).fit(imgs)
+    assert torch.nn.Conv2d in _modules(plain) and torch.nn.BatchNorm2d not in _modules(plain)
+
+
+def test_conv_default_trains_under_bf16_autocast():
+    imgs = np.random.default_rng(0).random((24, 3 * 28 * 28)).astype(np.float32)  # 28x28 colour images
+    model = _conv_simclr(input_shape=(3, 28, 28), precision="bf16").fit(imgs)
+    Z = model.transform(imgs)
+    assert Z.dtype == np.float32 and np.isfinite(Z).all() and np.isfinite(model.history_["loss"]).all()
+    assert [layer.get("filters") for layer in model._arch["spec"]["encoder"][:3]] == [32, 64, 128]
+
+
+@pytest.mark.parametrize(
+    ("shape", "widths", "flat"),
+    [((1, 28, 28), [32, 64, 128], 128 * 4 * 4), ((1, 16, 16), [32, 64, 128], 128 * 2 * 2), ((1, 2, 3), [32, 64, 128], 128),
+     ((3, 64, 64), [32, 64, 128], 128 * 8 * 8), ((3, 96, 96), [32, 64, 128, 256], 256 * 6 * 6), ((3, 224, 224), [32, 64, 128, 256, 256], 256 * 7 * 7)],
+)
+def test_default_conv_rule(shape, widths, flat):
+    spec = default_conv_spec(shape, 7)
+    assert [layer["filters"] for layer in spec["encoder"] if layer["type"] == "Conv2D"] == widths
+    encoder = build_autoencoder(spec, int(np.prod(shape))).encoder
+    linear = [m for m in encoder if isinstance(m, torch.nn.Linear)]
+    assert len(linear) == 1 and linear[0].in_features == flat and linear[0].out_features == 7
+    assert encoder(torch.zeros(2, int(np.prod(shape)))).shape == (2, 7)
+    with pytest.raises(ValueError, match="input_shape"):
+        default_conv_spec((28, 28), 7)
 
 
 def test_contrastive_embedding_with_a_conv_spec(tmp_path):

@@ -53,7 +53,10 @@ class SCANClustering(EmbeddingClusterer):
     ----------
     n_clusters : int, default=10
     embedding : transformer, str, path or None, default=None
-        None: ``ContrastiveEmbedding()``; the path of a saved embedding warm-starts.
+        None: ``ContrastiveEmbedding()`` (tabular views and an MLP; for images pass
+        ``ContrastiveEmbedding(input_shape=(C, H, W))``, which trains on image views with a
+        conv encoder, as ``simclr-scan`` does from the CLI); the path of a saved embedding
+        warm-starts.
     n_neighbors : int, default=20
     entropy_weight : float, default=5.0
     hidden_dims : sequence of int, default=()

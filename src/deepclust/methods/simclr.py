@@ -10,11 +10,12 @@ import numpy as np
 import torch
 from torch import nn
 
-from deepclust.methods._neural import NeuralEmbedding, TrainingContext, network_architecture, probe_network
+from deepclust.methods._neural import NeuralEmbedding, TrainingContext, _is_auto, network_architecture, probe_network
 from deepclust.methods._params import Interval, Integral, POSITIVE_REAL
 from deepclust.methods._persist import register_model
 from deepclust.datasets import load_network_spec as load_spec
 from deepclust.nn import MLP, ContrastiveNet, ImageAugment, TabularAugment, build_autoencoder
+from deepclust.nn.sizing import default_conv_spec
 
 
 def make_augment(augment, input_shape):
@@ -55,29 +56,36 @@ class ContrastiveEmbedding(NeuralEmbedding):
     NT-Xent loss, which pulls the two views of each sample together and pushes the other
     samples of the batch away (Chen et al. 2020). ``transform`` returns the encoder output
     (before the projection head). Images get random resized crops, small rotations and
-    shifts, blur and noise (``input_shape`` tells the row layout); tabular rows get SCARF's
-    corruption by the features' empirical marginals, Gaussian noise and masking (Bahri et al.
-    2022). See :mod:`deepclust.nn.augment`.
+    shifts, blur and noise (``input_shape`` tells the row layout) and, by default, a small
+    conv encoder; tabular rows get SCARF's corruption by the features' empirical marginals,
+    Gaussian noise and masking (Bahri et al. 2022), and an MLP. See :mod:`deepclust.nn.augment`
+    and :mod:`deepclust.nn.sizing`.
 
     Parameters
     ----------
     latent_dim : int, default=64
         Size of the representation.
     hidden_dims : sequence of int or "auto", default="auto"
-        The MLP's hidden widths, as in :class:`~deepclust.methods.AutoencoderEmbedding`.
+        "auto": on images (``input_shape`` given) the small conv encoder of
+        :func:`deepclust.nn.sizing.default_conv_spec` (stride-2 3x3 convolutions of 32, 64
+        and 128 channels with batch norm and ReLU, then a linear layer to ``latent_dim``), on
+        tables the MLP with the widths of :class:`~deepclust.methods.AutoencoderEmbedding`.
+        A sequence: the MLP with these hidden widths, on images too.
     network : dict, str, os.PathLike, nn.Module or None, default=None
         A spec (dict or ``.json``/``.yaml`` path, see :func:`deepclust.nn.load_spec`) whose
         *encoder* is used (e.g. a conv encoder; ``latent_dim`` and ``hidden_dims`` are then
         ignored), or your own encoder module mapping ``(B, n_features)`` to
-        ``(B, latent_dim)`` (not savable: deepclust never pickles code).
+        ``(B, latent_dim)`` (not savable: deepclust never pickles code). None: the default
+        encoder chosen by ``hidden_dims``.
     input_shape : (C, H, W) or None, default=None
-        Rows are flattened images of this shape, channels first: use image augmentations.
-        None: tabular data, unless ``network`` is a spec with a (C, H, W) input shape.
+        Rows are flattened images of this shape, channels first: use image augmentations
+        (and, with ``hidden_dims="auto"``, the conv encoder). None: tabular data, unless
+        ``network`` is a spec with a (C, H, W) input shape.
     augment : dict, ImageAugment, TabularAugment or None, default=None
         Options of the augmentation (e.g. ``{"crop_scale": [0.3, 1.0]}`` for images,
         ``{"corruption": 0.6}`` for tables); None uses the defaults.
     batch_norm : bool, default=True
-        Batch norm in the MLP encoder's hidden layers (as in SimCLR's networks).
+        Batch norm in the default encoder's hidden layers, MLP or conv (as in SimCLR's networks).
     projection_dims : sequence of int, default=(256, 64)
         The projection head after the encoder.
     temperature : float, default=0.5
@@ -164,7 +172,10 @@ class ContrastiveEmbedding(NeuralEmbedding):
         make_augment(self.augment, self._input_shape(X.shape[1]))  # a bad shape or option fails before training
 
     def _architecture(self, n_features: int) -> tuple[dict, nn.Module | None]:
-        arch, encoder = network_architecture(self.network, n_features, hidden_dims=self.hidden_dims, latent_dim=self.latent_dim, encoder_only=True)
+        network, shape = self.network, self._input_shape(n_features)
+        if network is None and shape is not None and _is_auto(self.hidden_dims):  # images: nn.sizing's conv encoder
+            network = default_conv_spec(shape, self.latent_dim, batch_norm=self.batch_norm)
+        arch, encoder = network_architecture(network, n_features, hidden_dims=self._hidden_dims(n_features), latent_dim=self.latent_dim, encoder_only=True)
         if arch["type"] == "mlp":
             arch["batch_norm"] = bool(self.batch_norm)
         return {**arch, "projection_dims": [int(d) for d in self.projection_dims]}, encoder

@@ -1,4 +1,7 @@
-"""The default MLP width for the data in front of it.
+"""The default networks for the data in front of them: the MLP's widths for tables, a small
+conv encoder for images.
+
+**MLP widths.**
 
 DEC's ``d-500-500-2000-10`` (Xie et al. 2016) was designed for 784-pixel images and 2000-term
 documents. For a 64-feature table it is ~20 times more arithmetic per step than needed, and
@@ -16,11 +19,39 @@ numbers in benchmarks/NOTES_defaults.md):
 
 which is DEC's network from d = 250 features up (USPS's 256, MNIST's 784, omics panels of
 hundreds or thousands of features) and ``256-256-512`` for d <= 64.
+
+**Image encoder** (:func:`default_conv_spec`, the contrastive embeddings' default on images).
+An MLP must learn every shifted copy of a stroke, while SimCLR's views are crops and shifts, which
+a convolution is built to be indifferent to. The rule is the small encoder of the deep-clustering
+literature for 28x28 digits (DCEC, Guo et al. 2017; Aljalbout et al. 2018; the project's
+``examples/networks/conv_mnist.json``) with today's 3x3 kernels and batch norm:
+
+    conv 3x3 stride 2, 32 -> conv 3x3 stride 2, 64 -> conv 3x3 stride 2, 128 -> flatten -> linear to latent_dim
+
+with batch norm and ReLU after each convolution and a padding of 1 (28 -> 14 -> 7 -> 4; 16 -> 8
+-> 4 -> 2; 8 -> 4 -> 2 -> 1). Images larger than 64 pixels on a side get one more stride-2
+stage per doubling (widths doubling up to 256) until the last map is at most 8 pixels on its
+longer side, so that the linear layer stays small. Every convolution strides because the
+first layer at full resolution costs most on a CPU. Seconds per SimCLR step at batch 256 (512
+views of 28x28), float32, one thread of the 2-core development machine while a benchmark used
+the other core (three runs, so rough; ``benchmarks/NOTES_defaults.md``):
+
+    MLP 784-500-500-2000-64                           0.10-0.17 s
+    this encoder (strides 2-2-2)                      0.25-0.42 s   (about 2.5x the MLP)
+    widths 32-64-128, strides 1-2-2 (a 28x28x32 map)  0.92-1.67 s   (about 10x)
+
+bf16 autocast is several times slower than float32 on a CPU without native bf16 (this one), for
+the MLP and the convolutions alike; precision="auto" keeps float32 there.
+
+References: Guo, Liu, Zhu & Yin (2017), Deep clustering with convolutional autoencoders, ICONIP;
+Chen, Kornblith, Norouzi & Hinton (2020), SimCLR, ICML.
 """
 
 from __future__ import annotations
 
 MIN_WIDTH, MAX_WIDTH, MAX_LAST = 256, 500, 2000
+CONV_WIDTHS, MAX_CONV_WIDTH = (32, 64, 128), 256  # the stride-2 stages of the image encoder
+MAX_LAST_MAP = 8  # pixels on the longer side of the last map, from 64-pixel images up
 
 
 def default_hidden_dims(n_features: int) -> tuple[int, int, int]:
@@ -37,3 +68,48 @@ def default_hidden_dims(n_features: int) -> tuple[int, int, int]:
     width = min(max(4 * d, MIN_WIDTH), MAX_WIDTH)
     last = min(max(8 * d, 2 * MIN_WIDTH), MAX_LAST)
     return width, width, last
+
+
+def default_conv_spec(input_shape, latent_dim: int, *, batch_norm: bool = True) -> dict:
+    """The default image encoder for ``input_shape`` (C, H, W), as a network spec.
+
+    The rule is in the module docstring: stride-2 3x3 convolutions of 32, 64 and 128 channels
+    (one more stage, up to 256 channels, per doubling of images larger than 64 pixels), batch
+    norm and ReLU, then a linear layer to ``latent_dim``.
+
+    Parameters
+    ----------
+    input_shape : (C, H, W)
+    latent_dim : int
+    batch_norm : bool, default=True
+        Batch norm after each convolution (the linear embedding layer has none).
+
+    Returns
+    -------
+    dict
+        A spec for :func:`deepclust.nn.load_spec` (``name`` "default-conv").
+
+    Examples
+    --------
+    >>> spec = default_conv_spec((1, 28, 28), 10)
+    >>> [layer.get("filters", layer.get("units")) for layer in spec["encoder"]]
+    [32, 64, 128, None, 10]
+    >>> len(default_conv_spec((3, 224, 224), 10)["encoder"])  # 224 -> 112 -> 56 -> 28 -> 14 -> 7
+    7
+    """
+    shape = [int(s) for s in input_shape]
+    if len(shape) != 3 or min(shape) < 1:
+        raise ValueError(f"input_shape must be (channels, height, width) of positive sizes, got {tuple(input_shape)!r}")
+    side, widths = max(shape[1:]), list(CONV_WIDTHS)
+    while -(-side // 2 ** len(widths)) > MAX_LAST_MAP:  # ceil(side / 2^n): the map after n stages
+        widths.append(min(2 * widths[-1], MAX_CONV_WIDTH))
+    convs = [{"type": "Conv2D", "filters": w, "kernel": 3, "stride": 2} for w in widths]
+    return {
+        "name": "default-conv",
+        "description": "deepclust's default image encoder (nn.sizing.default_conv_spec)",
+        "input_shape": shape,
+        "activation": "relu",
+        "batch_norm": bool(batch_norm),
+        "padding": 1,  # ceil(size / 2) out, as "same", without "same"'s extra pad layer on even sizes
+        "encoder": [*convs, {"type": "Flatten"}, {"type": "Dense", "units": int(latent_dim)}],
+    }
