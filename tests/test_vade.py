@@ -273,13 +273,16 @@ def test_vade_posterior_starts_narrow(blobs):
 def test_default_vade_pretrains_with_its_likelihood(tmp_path):
     rng = np.random.default_rng(0)
     X = np.clip(np.repeat(rng.random((3, D)), N // 3, axis=0) + 0.1 * rng.standard_normal((N, D)), 0, 1).astype(np.float32)
-    assert VaDE()._embedding_to_fit().recon == "bce"  # the default embedding
+    default = VaDE(K)
+    default._start_fit(X)  # recon="auto" is resolved from the data: in [0, 1], Bernoulli
+    assert default.recon_ == "bce" and default._embedding_to_fit().recon == "bce"  # the default embedding
     m = VaDE(K, embedding=ae(), epochs=1, batch_size=32, random_state=0).fit(X)  # an unfitted "mse" one
     assert m.embedding.recon == "mse"  # the parameter is left alone (cloned)
     assert m.history_["pretrain_loss"][0] > 1.0  # BCE summed over 10 features; an MSE of [0, 1] data is below 1
     pretrained, _ = m._fit_embedding(X, 0)  # the pretraining fit runs
     assert pretrained.recon == "bce" and pretrained.autoencoder_.output == "bernoulli"
     mse = VaDE(K, embedding=ae(), epochs=1, batch_size=32, recon="mse", random_state=0)
+    mse._start_fit(X)
     assert mse._embedding_to_fit().recon == "mse"
 
 
@@ -300,7 +303,7 @@ def test_vade_save_load_keeps_the_likelihood(tmp_path):
     X = rng.random((60, D)).astype(np.float32)
     m = VaDE(K, embedding=ae(epochs=2), epochs=1, batch_size=32, random_state=0).fit(X)
     loaded = VaDE.load(m.save(tmp_path / "v"))
-    assert loaded.recon == "bce" and loaded.embedding_.autoencoder_.output == "bernoulli"
+    assert loaded.recon == "auto" and loaded.embedding_.autoencoder_.output == "bernoulli"  # "auto" chose Bernoulli for [0, 1] data
     np.testing.assert_array_equal(loaded.embedding_.reconstruct(X), m.embedding_.reconstruct(X))
 
 
@@ -356,7 +359,7 @@ def test_get_params_are_the_constructor_arguments():
     assert set(VaDE().get_params()) == {
         "n_clusters", "embedding", "epochs", "batch_size", "lr", "lr_decay", "decay_every", "min_lr", "recon", "random_state", "verbose",
     }
-    assert VaDE().lr == 2e-4 and VaDE().min_lr == 2e-4 and VaDE().recon == "bce" and VAEEmbedding().recon == "mse"
+    assert VaDE().lr == 2e-4 and VaDE().min_lr == 2e-4 and VaDE().recon == "auto" and VAEEmbedding().recon == "mse"
 
 
 # --- scikit-learn estimator checks ----------------------------------------------------------
