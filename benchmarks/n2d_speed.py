@@ -45,18 +45,32 @@ CLUSTPY_EPOCHS = 40  # the shortest ClustPy setting measured at ACC 0.978 (issue
 
 
 # -- in the child process -------------------------------------------------------------------
-def matmul_rates(size: int = 2048, repeats: int = 10) -> dict:
-    """GFLOP/s of a (size x size) @ (size x size) product in float32 and in bf16 (best of ``repeats``)."""
+def matmul_rates(device: str = "cpu", repeats: int = 10) -> dict:
+    """GFLOP/s of a square matrix product in float32 and in bf16 (best of ``repeats``) on ``device``.
+
+    2048 x 2048 on the CPU; 8192 x 8192 on CUDA, where a smaller product does not fill the GPU.
+    A CPU without native bf16 (AVX2 only) emulates it 20-70x slower than float32: there the bf16
+    rate is measured on 512 x 512 (the 2048 product took minutes), and is that emulated rate.
+    """
     import torch
 
+    from deepclust.methods._base import cpu_has_fast_bf16
+
+    size = 8192 if device == "cuda" else 2048
+    sync = torch.cuda.synchronize if device == "cuda" else (lambda: None)
     out = {}
     for name, dtype in (("float32", torch.float32), ("bf16", torch.bfloat16)):
-        a, b = torch.randn(size, size).to(dtype), torch.randn(size, size).to(dtype)
+        if device == "cpu" and dtype == torch.bfloat16 and not cpu_has_fast_bf16():
+            size = 512
+        a = torch.randn(size, size, device=device).to(dtype)
+        b = torch.randn(size, size, device=device).to(dtype)
         a @ b  # warm-up: thread pool, kernel choice
+        sync()
         best = math.inf
         for _ in range(repeats):
             t0 = time.perf_counter()
             a @ b
+            sync()
             best = min(best, time.perf_counter() - t0)
         out[f"{name}_gflops"] = round(2 * size**3 / best / 1e9, 1)
     return out
@@ -75,8 +89,15 @@ def _mnist(rows: int | None, seed: int):
     return X, y
 
 
-def child(library: str, seed: int, rows: int | None, epochs: int | None) -> dict:
-    """Fit one N2D and return its wall time, quality, steps and peak memory."""
+def resolve_device(device: str) -> str:
+    """"auto" -> "cuda" when torch sees a CUDA device, else "cpu"."""
+    import torch
+
+    return ("cuda" if torch.cuda.is_available() else "cpu") if device == "auto" else device
+
+
+def child(library: str, seed: int, rows: int | None, epochs: int | None, device: str = "auto") -> dict:
+    """Fit one N2D on ``device`` and return its wall time, quality, steps and peak memory."""
     import numpy as np
 
     from deepclust.bench._results import peak_rss_mb
@@ -90,7 +111,7 @@ def child(library: str, seed: int, rows: int | None, epochs: int | None) -> dict
         from clustpy.deep import N2D as ClustpyN2D
 
         pre = epochs or CLUSTPY_EPOCHS
-        model = ClustpyN2D(n_clusters=10, batch_size=256, pretrain_epochs=pre, embedding_size=10, device=torch.device("cpu"),
+        model = ClustpyN2D(n_clusters=10, batch_size=256, pretrain_epochs=pre, embedding_size=10, device=torch.device(resolve_device(device)),
                            manifold_class=umap.UMAP, random_state=seed,
                            manifold_params={"n_components": 10, "n_neighbors": 20, "min_dist": 0.0, "metric": "euclidean", "random_state": seed})
         labels = model.fit(X).labels_
@@ -98,7 +119,8 @@ def child(library: str, seed: int, rows: int | None, epochs: int | None) -> dict
     else:
         from deepclust.methods import N2D, AutoencoderEmbedding
 
-        emb = AutoencoderEmbedding(epochs=epochs) if epochs else None  # None: N2D's own default recipe
+        # None: N2D's own default recipe, on device="auto" (CUDA when present)
+        emb = AutoencoderEmbedding(epochs=epochs, device=resolve_device(device)) if epochs or device != "auto" else None
         model = N2D(10, embedding=emb, random_state=seed).fit(X)
         labels, e = model.labels_, model.embedding_
         steps = getattr(e, "n_steps_", None) or len(e.history_.get("loss", [])) * math.ceil(X.shape[0] / e.batch_size)
@@ -125,7 +147,8 @@ def ensure_venv(venv: Path) -> Path:
 
 
 def _in_child(python: Path, argv: list[str]) -> dict | None:
-    env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}  # this checkout's deepclust, whatever was installed
+    # this checkout's deepclust first, whatever was installed; an existing PYTHONPATH (e.g. carried wheels) after it
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT / "src"), os.environ.get("PYTHONPATH")]))}
     proc = subprocess.run([str(python), __file__, *argv], capture_output=True, text=True, env=env)
     line = next((ln for ln in reversed(proc.stdout.splitlines()) if ln.startswith(MARK)), None)
     if line is None:
@@ -138,22 +161,23 @@ def run(a) -> None:
     from deepclust.bench import append_rows, parse_seeds, read_rows
     from deepclust.bench._results import command_line, cpu_description, git_commit
 
-    done = {(r["library"], int(r["seed"]), int(r["n_samples"]), r["pretrain_epochs"]) for r in read_rows(a.out)}
+    done = {(r["library"], int(r["seed"]), int(r["n_samples"]), r["pretrain_epochs"], r["device"]) for r in read_rows(a.out)}
     python = ensure_venv(a.venv) if not a.no_clustpy else Path(sys.executable)
-    rates = _in_child(python, ["--rates"]) or {}
+    rates = _in_child(python, ["--rates", a.device]) or {}
     print(f"matrix rates: {rates}", flush=True)
     n = a.rows or 70000
     libraries = ("deepclust",) if a.no_clustpy else ("clustpy", "deepclust")
-    base = {"dataset": "mnist" if not a.rows else f"mnist[{a.rows}]", "device": cpu_description(), "commit": git_commit(ROOT),
+    dev = _in_child(python, ["--device-name", a.device]) or {}
+    base = {"dataset": "mnist" if not a.rows else f"mnist[{a.rows}]", "device": dev.get("device", cpu_description()), "commit": git_commit(ROOT),
             "command": command_line(), **rates}
     for seed in parse_seeds(a.seeds):
         ref = None
         for library in libraries:
             epochs = a.epochs or (CLUSTPY_EPOCHS if library == "clustpy" else None)
-            key = (library, seed, n, str(epochs or "default"))
+            key = (library, seed, n, str(epochs or "default"), base["device"])
             if key in done:
                 continue
-            res = _in_child(python, ["--child", library, str(seed), str(a.rows or 0), str(a.epochs or 0)])
+            res = _in_child(python, ["--child", library, str(seed), str(a.rows or 0), str(a.epochs or 0), a.device])
             if res is None:
                 continue
             ref = res["seconds"] if library == "clustpy" else ref
@@ -174,23 +198,29 @@ def report(path: Path) -> str:
     df = pd.DataFrame(read_rows(path))
     num = ["acc", "nmi", "seconds", "peak_rss_mb", "optimizer_steps", "bf16_gflops", "float32_gflops"]
     df[num] = df[num].apply(pd.to_numeric, errors="coerce")
-    lines = ["| library | seeds | ACC | seconds | peak MiB | steps | bf16 / fp32 GFLOP/s |", "|---|---|---|---|---|---|---|"]
-    for lib, g in df.groupby("library", sort=False):
-        lines.append(f"| {lib} | {len(g)} | {g['acc'].mean():.4f} | {g['seconds'].mean():.1f} | {g['peak_rss_mb'].mean():.0f} | "
+    lines = ["| device | library | seeds | ACC | seconds | peak MiB | steps | bf16 / fp32 GFLOP/s |", "|---|---|---|---|---|---|---|---|"]
+    for (device, lib), g in df.groupby(["device", "library"], sort=False):
+        lines.append(f"| {device} | {lib} | {len(g)} | {g['acc'].mean():.4f} | {g['seconds'].mean():.1f} | {g['peak_rss_mb'].mean():.0f} | "
                      f"{g['optimizer_steps'].mean():.0f} | {g['bf16_gflops'].mean():.0f} / {g['float32_gflops'].mean():.0f} |")
-    t = df.groupby("library")["seconds"].mean()
-    if {"clustpy", "deepclust"} <= set(t.index):
-        lines.append(f"\nspeed-up (mean seconds, ClustPy / deepclust): {t['clustpy'] / t['deepclust']:.2f}x")
+    for device, d in df.groupby("device", sort=False):
+        t = d.groupby("library")["seconds"].mean()
+        if {"clustpy", "deepclust"} <= set(t.index):  # a ratio only within one device
+            lines.append(f"\n{device}: speed-up (mean seconds, ClustPy / deepclust): {t['clustpy'] / t['deepclust']:.2f}x")
     return "\n".join(lines) + "\n"
 
 
 def main() -> int:
     if len(sys.argv) > 1 and sys.argv[1] == "--rates":
-        print(MARK + json.dumps(matmul_rates()), flush=True)
+        print(MARK + json.dumps(matmul_rates(resolve_device(sys.argv[2]))), flush=True)
+        return 0
+    if len(sys.argv) > 1 and sys.argv[1] == "--device-name":
+        from deepclust.bench._results import device_description
+
+        print(MARK + json.dumps({"device": device_description(resolve_device(sys.argv[2]))}), flush=True)
         return 0
     if len(sys.argv) > 1 and sys.argv[1] == "--child":
-        library, seed, rows, epochs = sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5])
-        print(MARK + json.dumps(child(library, seed, rows or None, epochs or None)), flush=True)
+        library, seed, rows, epochs, device = sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5]), sys.argv[6]
+        print(MARK + json.dumps(child(library, seed, rows or None, epochs or None, device)), flush=True)
         return 0
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--seeds", default="0-2")
@@ -198,6 +228,8 @@ def main() -> int:
     p.add_argument("--epochs", type=int, default=0, help="pretraining epochs for BOTH libraries (0: ClustPy 40, deepclust its default)")
     p.add_argument("--smoke", action="store_true", help="3,000 rows, 1 epoch, seed 0: shows that the script works")
     p.add_argument("--no-clustpy", action="store_true", help="deepclust only, in this Python (no ClustPy environment)")
+    p.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"),
+                   help="where both libraries train (auto: CUDA when present); the rates are measured there too")
     p.add_argument("--venv", type=Path, default=VENV)
     p.add_argument("--out", type=Path, default=None)
     p.add_argument("--report", action="store_true", help="print the table of the results file and exit")

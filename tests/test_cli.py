@@ -167,3 +167,21 @@ def test_bad_option_value_is_one_line_exit_2(capsys):
         main(["fit", "--epochs", "-3"])
     assert info.value.code == 2
     assert len(capsys.readouterr().err.strip().splitlines()) == 1
+
+
+def test_python_m_deepclust_runs_the_cli():
+    """``python -m deepclust`` is the CLI, for a tree used through PYTHONPATH without the console script."""
+    import subprocess
+    import sys
+
+    out = subprocess.run([sys.executable, "-m", "deepclust", "--version"], capture_output=True, text=True, check=True)
+    assert out.stdout.strip().startswith("deepclust")
+
+
+def test_commit_override_for_a_tree_without_git(monkeypatch):
+    from deepclust.bench._results import git_commit
+
+    monkeypatch.setenv("DEEPCLUST_COMMIT", "0123abc")
+    assert git_commit() == "0123abc"
+    monkeypatch.delenv("DEEPCLUST_COMMIT")
+    assert git_commit() != "0123abc"

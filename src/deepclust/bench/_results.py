@@ -41,7 +41,12 @@ def peak_rss_mb() -> float:
 
 def git_commit(repo: str | os.PathLike | None = None) -> str:
     """``git rev-parse --short HEAD`` of ``repo`` (default: this package's checkout), plus
-    ``-dirty`` when ``src/`` has uncommitted changes; ``"unknown"`` outside a checkout."""
+    ``-dirty`` when ``src/`` has uncommitted changes; ``"unknown"`` outside a checkout.
+
+    ``DEEPCLUST_COMMIT`` overrides it, for a copy of the tree without its ``.git`` (e.g. a
+    working tree sent to a GPU machine) whose commit the caller knows."""
+    if os.environ.get("DEEPCLUST_COMMIT"):
+        return os.environ["DEEPCLUST_COMMIT"]
     repo = Path(repo) if repo is not None else Path(__file__).resolve().parents[3]
     try:
         head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=repo, capture_output=True, text=True, check=True).stdout.strip()
