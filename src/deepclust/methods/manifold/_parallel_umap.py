@@ -32,8 +32,9 @@ class ParallelUMAP(TransformerMixin, BaseEstimator):
     The same seed gives the same embedding bytes whatever the number of torch and numba
     threads. Three steps: exact k nearest neighbours (a blocked torch product; ties broken by
     index), umap-learn's fuzzy simplicial set and spectral initialisation on those neighbours,
-    and umap-learn's layout optimisation rewritten to update all vertices of an epoch from one
-    snapshot in parallel (``_layout.py`` says why and how). ``transform`` embeds new points
+    and umap-learn's layout optimisation rewritten to run in parallel rounds of points, each point
+    walking its own edges in place as umap-learn's sequential optimiser does (``_layout.py``
+    says why and how). ``transform`` embeds new points
     against the fixed training layout, as umap-learn does.
 
     Parameters
