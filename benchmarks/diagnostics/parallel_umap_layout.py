@@ -77,7 +77,7 @@ def snapshot_layout():
     source = subprocess.run(["git", "show", f"{SNAPSHOT_COMMIT}:src/deepclust/methods/manifold/_layout.py"], cwd=ROOT,
                             capture_output=True, text=True, check=True).stdout
     path = Path(tempfile.gettempdir()) / f"deepclust_layout_{SNAPSHOT_COMMIT}.py"
-    path.write_text(source)
+    path.write_text(source.replace("cache=True", "cache=False"))  # numba cannot reload a cache of this dynamic module
     spec = importlib.util.spec_from_file_location(path.stem, path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
