@@ -131,7 +131,7 @@ def test_one_head_per_round_is_umap_learns_sequential_sgd(blobs, one_numba_threa
 def test_layout_keeps_neighbours_as_well_as_umap_learn(one_numba_thread):
     # Overlapping blobs in 10-d with N2D's settings and umap-learn's 200 epochs for large data:
     # the fraction of each point's 10 nearest neighbours kept in the layout, seeds 0-2
-    # (NOTES_n2d.md, session 5): umap-learn 0.360-0.364, this layout 0.361-0.363, the first
+    # (NOTES_n2d.md, session 5): umap-learn 0.360-0.364, this layout 0.363-0.364, the first
     # ParallelUMAP layout (one snapshot per epoch) 0.328-0.336.
     X, _ = make_blobs(4000, n_features=10, centers=10, cluster_std=5.0, random_state=0)
     M = ParallelUMAP(n_neighbors=20, min_dist=0.0, n_components=10, n_epochs=200, random_state=0).fit_transform(X)
