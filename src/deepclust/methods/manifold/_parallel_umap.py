@@ -65,9 +65,9 @@ class ParallelUMAP(TransformerMixin, BaseEstimator):
     -----
     The layout synchronises its threads 64 times an epoch. On a machine with more runnable
     threads than cores, numba's OpenMP threads spin at each barrier by default, which made two
-    threads 4x slower than one (70 s vs 17 s for 20,000 points); ``OMP_WAIT_POLICY=PASSIVE``
-    in the environment before Python starts gave 15 s (NOTES_n2d.md, session 5). On an idle
-    machine two threads took 8.8 s.
+    threads 4x slower than one (70 s vs 17 s for the layout of 20,000 points);
+    ``OMP_WAIT_POLICY=PASSIVE`` in the environment before Python starts gave 15 s
+    (NOTES_n2d.md, session 5). On a nearly idle machine two threads took 8.8 s, one 16-19 s.
 
     Examples
     --------
