@@ -91,6 +91,56 @@ def test_layout_separates_blobs(blobs):
     assert (y[nn[:, 1]] == y).mean() > 0.97
 
 
+@pytest.fixture
+def one_numba_thread():
+    # for tests of what the layout computes, not of threading: with many rounds, a second thread
+    # on a busy machine waits a time slice at every round's barrier
+    n = numba.get_num_threads()
+    numba.set_num_threads(1)
+    yield
+    numba.set_num_threads(n)
+
+
+def test_one_head_per_round_is_umap_learns_sequential_sgd(blobs, one_numba_thread):
+    # With repulsion off (gamma=0 makes the negative samples no-ops in both) and rounds of one
+    # head, the layout is umap-learn's own in-place SGD on the same graph, start, sampling and
+    # learning-rate schedule: each head walks its row, each edge pulls both of its ends. Only
+    # float32 (umap-learn) against float64 differs. 5 epochs at a rate near 1: long enough to
+    # move every point, short enough that rounding has not grown chaotic (from ~10 epochs a
+    # 1e-6 nudge of the start moves umap-learn's own result by ~0.1).
+    from umap.layouts import optimize_layout_euclidean
+    from umap.umap_ import make_epochs_per_sample
+
+    from deepclust.methods.manifold._layout import optimize_layout
+
+    X, _ = blobs
+    m, n_epochs = small(n_epochs=5).fit(X), 5
+    coo = m.graph_.tocoo()
+    Y0 = np.random.default_rng(0).uniform(0, 10, size=(X.shape[0], 2))
+    ours = optimize_layout(Y0, m.graph_, n_epochs=n_epochs, a=m._a, b=m._b, seed=0, gamma=0.0, n_rounds=X.shape[0])
+    ref = Y0.astype(np.float32)  # moved in place
+    optimize_layout_euclidean(ref, ref, coo.row, coo.col, n_epochs, X.shape[0], make_epochs_per_sample(coo.data, n_epochs),
+                              m._a, m._b, np.zeros(3, np.int64), 0.0, 1.0, 5.0, move_other=True)
+    assert np.abs(ref - Y0).max() > 2.0  # the points did move
+    np.testing.assert_allclose(ours, ref, atol=2e-3)
+    # the default rounds (12 rounds of ~33 heads here) are not sequential
+    default = optimize_layout(Y0, m.graph_, n_epochs=n_epochs, a=m._a, b=m._b, seed=0, gamma=0.0)
+    assert np.abs(default - ref).max() > 0.5
+
+
+def test_layout_keeps_neighbours_as_well_as_umap_learn(one_numba_thread):
+    # Overlapping blobs in 10-d with N2D's settings and umap-learn's 200 epochs for large data:
+    # the fraction of each point's 10 nearest neighbours kept in the layout, seeds 0-2
+    # (NOTES_n2d.md, session 5): umap-learn 0.360-0.364, this layout 0.363-0.364, the first
+    # ParallelUMAP layout (one snapshot per epoch) 0.328-0.336.
+    X, _ = make_blobs(4000, n_features=10, centers=10, cluster_std=5.0, random_state=0)
+    M = ParallelUMAP(n_neighbors=20, min_dist=0.0, n_components=10, n_epochs=200, random_state=0).fit_transform(X)
+    nn_x = NearestNeighbors(n_neighbors=11).fit(X).kneighbors(X, return_distance=False)[:, 1:]
+    nn_m = NearestNeighbors(n_neighbors=11).fit(M).kneighbors(M, return_distance=False)[:, 1:]
+    kept = np.mean([np.intersect1d(a, b).size for a, b in zip(nn_x, nn_m)]) / 10
+    assert kept > 0.35
+
+
 def test_transform_training_data_and_new_points(blobs):
     X, y = blobs
     m = small()

@@ -32,9 +32,10 @@ class ParallelUMAP(TransformerMixin, BaseEstimator):
     The same seed gives the same embedding bytes whatever the number of torch and numba
     threads. Three steps: exact k nearest neighbours (a blocked torch product; ties broken by
     index), umap-learn's fuzzy simplicial set and spectral initialisation on those neighbours,
-    and umap-learn's layout optimisation rewritten to update all vertices of an epoch from one
-    snapshot in parallel (``_layout.py`` says why and how). ``transform`` embeds new points
-    against the fixed training layout, as umap-learn does.
+    and umap-learn's layout optimisation rewritten to run in parallel rounds of points, each point
+    walking its own edges in place as umap-learn's sequential optimiser does (``_layout.py``
+    says why and how). ``transform`` embeds new points against the fixed training layout, as
+    umap-learn does.
 
     Parameters
     ----------
@@ -59,6 +60,14 @@ class ParallelUMAP(TransformerMixin, BaseEstimator):
     graph_ : scipy.sparse.csr_matrix of shape (n_samples, n_samples)
         The fuzzy simplicial set the layout was optimised for.
     n_features_in_ : int
+
+    Notes
+    -----
+    The layout synchronises its threads 64 times an epoch. On a machine with more runnable
+    threads than cores, numba's OpenMP threads spin at each barrier by default, which made two
+    threads 4x slower than one (70 s vs 17 s for the layout of 20,000 points);
+    ``OMP_WAIT_POLICY=PASSIVE`` in the environment before Python starts gave 15 s
+    (NOTES_n2d.md, session 5). On a nearly idle machine two threads took 8.8 s, one 16-19 s.
 
     Examples
     --------
