@@ -182,6 +182,13 @@ SECTIONS = [
         render=lambda: _maybe(RESULTS / "clustpy_compare.csv", lambda p: __import__("clustpy_compare").report(p)),
     ),
     Section(
+        "N2D on MNIST-70k, time to accuracy against ClustPy (issue 16)",
+        "`benchmarks/n2d_speed.py`: for each seed, ClustPy's `N2D` (40 pretraining epochs, batch 256, UMAP `n_neighbors=20, min_dist=0`) and deepclust's N2D with its default recipe, one after the other in one invocation, each in its own process, with the matrix rates of the same device measured in the same invocation (a ratio is only read within one device). "
+        "GPU rows: the lent H100 machine (16 CPU cores), 2 seeds (0, 1) of the 3 configured: the session's 30 minutes of device time also ran the quick suite. There deepclust is only 1.16x faster at the same ACC. The GPU runs were not split into parts (no device time was left); the likely cause, from the CPU profile in PERFORMANCE.md, is that both libraries run the same seeded umap-learn step, single-threaded by umap-learn's rule on any machine (~40% of a 2-core CPU run, ~125 s), while the autoencoder, the part deepclust speeds up, is the small part on a GPU (digits' 11,000 steps took 57 s there, ~5 ms a step: per-step overhead, not arithmetic). No CPU rows yet: this session's CPU had no native bf16, so issue 16's bf16 targets cannot be measured on it.",
+        "DEEPCLUST_DATA=../shared/data python benchmarks/n2d_speed.py --seeds 0-2   # --device auto: on CUDA where present",
+        render=lambda: _maybe(RESULTS / "n2d_speed.csv", lambda p: __import__("n2d_speed").report(p)),
+    ),
+    Section(
         "Autoencoder epoch speed (issue 6)",
         "One epoch of d-500-500-2000-10 over MNIST-70k, median of epochs 2-4, measured in one process beside ClustPy's own loop; then float32 and bf16 trained 50 epochs from the same seed: final reconstruction loss, k-means and N2D ACC on the codes.",
         "DEEPCLUST_DATA=../shared/data benchmarks/_work/venv-clustpy/bin/python benchmarks/epoch_speed.py --epochs 4 --quality-epochs 50",

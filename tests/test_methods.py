@@ -548,3 +548,23 @@ def test_declared_constraints_refuse_bools_and_name_the_parameter(blobs):
         DEC(K, max_iter=True).fit(X)
     with pytest.raises(ValueError, match="'lr' parameter of DEC"):
         DEC(K, lr=0).fit(X)
+
+
+def test_full_gmm_keeps_the_best_of_several_starts():
+    """N2D's default mixture and the "gmm" clusterer restart GMM_N_INIT times (one start left
+    digits N2D at ACC 0.756 where the best of 10 on the same coordinates gave 0.844) and keep the
+    highest likelihood: never below a single start with the same seed."""
+    from sklearn.mixture import GaussianMixture
+
+    from deepclust.methods._clusterers import GMM_N_INIT, make_clusterer
+
+    assert GMM_N_INIT >= 5
+    gm = make_clusterer("gmm", 4, 3)
+    assert gm.n_init == GMM_N_INIT and gm.covariance_type == "full"
+    rng = np.random.default_rng(0)
+    X = np.concatenate([rng.normal(c, 0.3, size=(60, 2)) for c in ((0, 0), (0, 3), (3, 0), (3, 3), (1.5, 1.5))])
+    best = gm.fit(X).score(X)
+    single = GaussianMixture(4, covariance_type="full", random_state=3).fit(X).score(X)
+    assert best >= single - 1e-9
+    model = N2D(3, embedding=AutoencoderEmbedding(epochs=1, hidden_dims=(8,), latent_dim=2), manifold=PCA(n_components=2), random_state=0)
+    assert model.fit(X).clusterer_.n_init == GMM_N_INIT

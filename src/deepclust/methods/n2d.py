@@ -7,10 +7,9 @@ import warnings
 
 import numpy as np
 from sklearn.base import clone
-from sklearn.mixture import GaussianMixture
 
 from deepclust.methods._base import draw_seed, seed_stream
-from deepclust.methods._clusterers import fit_assigner, make_clusterer
+from deepclust.methods._clusterers import fit_assigner, full_gmm, make_clusterer
 from deepclust.methods._composite import AssignerClusterer, store_params
 from deepclust.methods._persist import decode_param, encode_param, register_model
 from deepclust.methods._umap_cache import enable_umap_jit_cache
@@ -49,7 +48,8 @@ class N2D(AssignerClusterer):
         ``n_neighbors=20, min_dist=0, n_components=n_clusters``. An object must be able to
         embed new points, which is why t-SNE is not accepted (``manifold.build_manifold``).
     clusterer : {"kmeans", "gmm", "agglomerative"} or clusterer, default=None
-        None: ``GaussianMixture(n_clusters, covariance_type="full")``.
+        None: ``GaussianMixture(n_clusters, covariance_type="full", n_init=10)``, the best
+        likelihood of 10 starts (:data:`~deepclust.methods._clusterers.GMM_N_INIT`).
     random_state : int, numpy Generator or None, default=None
         Seeds every component that was not given its own seed; the same int gives the same
         labels on CPU.
@@ -92,7 +92,7 @@ class N2D(AssignerClusterer):
         rng = seed_stream(self.random_state)
         emb_seed, man_seed, clu_seed = draw_seed(rng), draw_seed(rng), draw_seed(rng)
         if self.clusterer is None:
-            clusterer = GaussianMixture(n_components=k, covariance_type="full", random_state=clu_seed)
+            clusterer = full_gmm(k, clu_seed)
         else:
             clusterer = make_clusterer(self.clusterer, k, clu_seed, n_samples=X.shape[0])
         self._make_manifold(k, man_seed, X.shape[0])  # a bad manifold fails before the autoencoder trains
