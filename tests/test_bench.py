@@ -1,6 +1,7 @@
 """The benchmark harness: config validation, per-process cells, resume, failures, report."""
 
 import json
+import sys
 
 import numpy as np
 import pandas as pd
@@ -188,3 +189,37 @@ def test_internal_metrics_are_recorded_beside_the_results(tmp_path, blobs_csv):
     cfg2 = {**cfg, "results": str(tmp_path / "plain.csv"), "internal_metrics": False}
     run(cfg2, command="test")
     assert not (tmp_path / "plain_internal.csv").exists()
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="prctl(PR_SET_PDEATHSIG) is Linux-only")
+def test_a_cell_process_dies_with_its_bench_process():
+    """A bench killed by SIGKILL must not leave its cell training on as an orphan."""
+    import os
+    import signal
+    import subprocess
+    import time
+
+    parent = subprocess.Popen(
+        [sys.executable, "-c",
+         "import subprocess, sys, time\n"
+         "from deepclust.bench.runner import _die_with_parent\n"
+         "c = subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(120)'], preexec_fn=_die_with_parent)\n"
+         "print(c.pid, flush=True)\n"
+         "time.sleep(120)\n"],
+        stdout=subprocess.PIPE, text=True,
+    )
+    child = int(parent.stdout.readline())
+    os.kill(parent.pid, signal.SIGKILL)
+    parent.wait()
+
+    def alive(pid):
+        try:
+            with open(f"/proc/{pid}/stat") as fh:
+                return fh.read().split(")")[-1].split()[0] not in ("Z", "X")
+        except FileNotFoundError:
+            return False
+
+    deadline = time.time() + 10
+    while alive(child) and time.time() < deadline:
+        time.sleep(0.1)
+    assert not alive(child)

@@ -9,6 +9,7 @@ the same seed, so that a gap between the two can be put on the codes or on the m
 Labels only score.
 
     DEEPCLUST_DATA=../shared/data OMP_NUM_THREADS=2 python benchmarks/diagnostics/n2d_seed_spread.py digits 0 1 2
+    DEEPCLUST_DATA=../shared/data OMP_NUM_THREADS=2 python benchmarks/diagnostics/n2d_seed_spread.py exposome:exposures 0 1 2
 """
 import json
 import sys
@@ -22,8 +23,10 @@ from deepclust.methods import build_method
 from deepclust.metrics import evaluate
 from deepclust.runs.data import plan_preprocessing
 
+# "NAME" or "NAME:TABLE" (e.g. exposome:exposures, the suite's exposures row)
 name, seeds = sys.argv[1], [int(s) for s in sys.argv[2:]] or [0]
-data = load_dataset(name)
+name, _, table = name.partition(":")
+data = load_dataset(name, **({"table": table} if table else {}))
 X = plan_preprocessing(data, "auto", []).fit_transform(data)
 k = len(np.unique(data.y))
 methods = ("n2d", "umap-gmm")
