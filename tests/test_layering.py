@@ -29,7 +29,7 @@ LAYERS: list[tuple[str, ...]] = [
     ("methods",),
     ("model_selection", "explain", "plotting", "reporting"),
     ("runs", "bench"),
-    ("cli",),
+    ("cli", "__main__"),
 ]
 LEVEL = {part: i for i, parts in enumerate(LAYERS) for part in parts}
 
