@@ -89,11 +89,11 @@ def _mnist(rows: int | None, seed: int):
     return X, y
 
 
-def resolve_device(device: str) -> str:
-    """"auto" -> "cuda" when torch sees a CUDA device, else "cpu"."""
-    import torch
+def device_type(device: str) -> str:
+    """"cpu" or "cuda" for ``device`` ("auto": CUDA when present), as deepclust resolves it."""
+    from deepclust.methods._base import resolve_device
 
-    return ("cuda" if torch.cuda.is_available() else "cpu") if device == "auto" else device
+    return resolve_device(device).type
 
 
 def child(library: str, seed: int, rows: int | None, epochs: int | None, device: str = "auto") -> dict:
@@ -111,7 +111,7 @@ def child(library: str, seed: int, rows: int | None, epochs: int | None, device:
         from clustpy.deep import N2D as ClustpyN2D
 
         pre = epochs or CLUSTPY_EPOCHS
-        model = ClustpyN2D(n_clusters=10, batch_size=256, pretrain_epochs=pre, embedding_size=10, device=torch.device(resolve_device(device)),
+        model = ClustpyN2D(n_clusters=10, batch_size=256, pretrain_epochs=pre, embedding_size=10, device=torch.device(device_type(device)),
                            manifold_class=umap.UMAP, random_state=seed,
                            manifold_params={"n_components": 10, "n_neighbors": 20, "min_dist": 0.0, "metric": "euclidean", "random_state": seed})
         labels = model.fit(X).labels_
@@ -120,7 +120,7 @@ def child(library: str, seed: int, rows: int | None, epochs: int | None, device:
         from deepclust.methods import N2D, AutoencoderEmbedding
 
         # None: N2D's own default recipe, on device="auto" (CUDA when present)
-        emb = AutoencoderEmbedding(epochs=epochs, device=resolve_device(device)) if epochs or device != "auto" else None
+        emb = AutoencoderEmbedding(epochs=epochs, device=device) if epochs or device != "auto" else None
         model = N2D(10, embedding=emb, random_state=seed).fit(X)
         labels, e = model.labels_, model.embedding_
         steps = getattr(e, "n_steps_", None) or len(e.history_.get("loss", [])) * math.ceil(X.shape[0] / e.batch_size)
@@ -211,12 +211,12 @@ def report(path: Path) -> str:
 
 def main() -> int:
     if len(sys.argv) > 1 and sys.argv[1] == "--rates":
-        print(MARK + json.dumps(matmul_rates(resolve_device(sys.argv[2]))), flush=True)
+        print(MARK + json.dumps(matmul_rates(device_type(sys.argv[2]))), flush=True)
         return 0
     if len(sys.argv) > 1 and sys.argv[1] == "--device-name":
         from deepclust.bench._results import device_description
 
-        print(MARK + json.dumps({"device": device_description(resolve_device(sys.argv[2]))}), flush=True)
+        print(MARK + json.dumps({"device": device_description(device_type(sys.argv[2]))}), flush=True)
         return 0
     if len(sys.argv) > 1 and sys.argv[1] == "--child":
         library, seed, rows, epochs, device = sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5]), sys.argv[6]

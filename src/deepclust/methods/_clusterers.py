@@ -84,9 +84,10 @@ def make_clusterer(spec, n_clusters: int, seed: int, *, n_samples: int | None = 
 #: UMAP coordinates gave ACC 0.756 from the default single start and 0.844 from the best of
 #: 10; over seeds 0-4 the mean went from 0.867 to 0.894, against 0.882 for UMAP + GMM on the
 #: pixels (benchmarks/diagnostics/n2d_seed_spread.py; results/n2d_seed_spread_digits.jsonl).
-#: A full GMM is fitted on low-dimensional spaces (N2D's k-dimensional manifold, codes), where
-#: 10 restarts cost seconds even on MNIST-70k; the diagonal GMM for high-dimensional raw
-#: features keeps one start (10 would cost minutes).
+#: The full GMMs of the methods are fitted on low-dimensional spaces (N2D's k-dimensional
+#: manifold, codes), where 10 restarts cost seconds even on MNIST-70k; the `gmm` method on raw
+#: features pays 10 fits as well. The diagonal GMM for high-dimensional raw features keeps one
+#: start (10 would cost minutes), and so does select-k's GMM that scores each k.
 GMM_N_INIT = 10
 
 

@@ -103,7 +103,7 @@ def register_method(spec: MethodSpec) -> MethodSpec:
 
 for _spec in [
     MethodSpec("kmeans", "k-means (k-means++, 10 inits) on the (scaled) features", RawClustering, {"clusterer": "kmeans"}, nearest_centre=True),
-    MethodSpec("gmm", "full-covariance Gaussian mixture on the features (best likelihood of 10 starts, as every full GMM here)", RawClustering, {"clusterer": "gmm"}),
+    MethodSpec("gmm", "full-covariance Gaussian mixture on the features (best likelihood of 10 starts, as in N2D)", RawClustering, {"clusterer": "gmm"}),
     MethodSpec("gmm-diag", "diagonal-covariance Gaussian mixture on the features (high-dimensional data)", RawClustering, {"clusterer": "gmm-diag"}),
     MethodSpec("umap-gmm", "UMAP (`n_neighbors=20, min_dist=0`, k dims) on the features, then a full GMM: N2D without the autoencoder", N2D, {"embedding": RawFeatures()}, sweep_clusterer="gmm"),
     MethodSpec("agglomerative", "Ward agglomerative clustering on the features", RawClustering, {"clusterer": "agglomerative"}),
