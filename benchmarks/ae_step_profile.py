@@ -4,7 +4,8 @@ For N2D's network (d-500-500-2000-10, d=784 as MNIST) at batch 256 and 1024, in 
 in bf16 autocast (``precision="auto"`` on this CPU), it times, in one process and one after
 the other:
 
-* the machine's matrix rate: a 4096^3 product, and the step's own GEMM shapes (the eight
+* the machine's matrix rate: a square product (``n2d_speed.matmul_rates``: 2048^3; bf16 on 512^3
+  where the CPU has no native bf16), and the step's own GEMM shapes (the eight
   forward layers, the backward's input- and weight-gradient products) run back to back
   without the rest of the step: the *attainable* rate for this network;
 * the step split in parts: forward, forward + backward, the fused Adam update, the full step
@@ -25,14 +26,16 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import statistics
 import subprocess
 import time
 from pathlib import Path
 
+import sys
+
 import torch
 
+sys.path.insert(0, str(Path(__file__).parent))
 DIMS = (784, 500, 500, 2000, 10)
 
 
@@ -45,12 +48,6 @@ def _median_seconds(fn, reps: int, warmup: int = 3) -> float:
         fn()
         times.append(time.perf_counter() - t0)
     return statistics.median(times)
-
-
-def square_rate(dtype: torch.dtype, n: int = 4096) -> float:
-    """GFLOP/s of an n x n x n product in ``dtype``."""
-    a, b = torch.randn(n, n).to(dtype), torch.randn(n, n).to(dtype)
-    return 2 * n**3 / _median_seconds(lambda: a @ b, reps=5, warmup=2) / 1e9
 
 
 def layer_shapes(batch: int) -> list[tuple[int, int, int]]:
@@ -129,7 +126,9 @@ def fit_module_step(batch: int, bf16: bool, steps: int) -> float:
 def _machine() -> dict:
     load = os.getloadavg()
     commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, cwd=Path(__file__).parent).stdout.strip()
-    return {"cpu": platform.processor() or platform.machine(), "threads": torch.get_num_threads(), "torch": torch.__version__,
+    from deepclust.bench._results import cpu_description
+
+    return {"cpu": cpu_description(), "threads": torch.get_num_threads(), "torch": torch.__version__,
             "load_1min_at_start": round(load[0], 2), "commit": commit}
 
 
@@ -137,11 +136,19 @@ def main(argv=None) -> dict:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--steps", type=int, default=40, help="repetitions per timing (median)")
     ap.add_argument("--out", default=str(Path(__file__).parent / "results" / "ae_step_profile.json"))
+    ap.add_argument("--bf16", choices=["auto", "yes", "no"], default="auto",
+                    help="profile the bf16 autocast step too (auto: only where the CPU has native bf16; emulated bf16 is 20-70x slower)")
     args = ap.parse_args(argv)
+    from deepclust.methods._base import cpu_has_fast_bf16
+    from n2d_speed import matmul_rates  # one definition of the square-product rates for every benchmark
+
+    with_bf16 = args.bf16 == "yes" or (args.bf16 == "auto" and cpu_has_fast_bf16())
     result = {"machine": _machine(), "network": list(DIMS), "square_gflops": {}, "rows": []}
-    result["square_gflops"] = {"float32": round(square_rate(torch.float32), 1), "bf16": round(square_rate(torch.bfloat16), 1)}
+    rates = matmul_rates("cpu")
+    result["square_gflops"] = {"float32": rates["float32_gflops"], "bf16": rates["bf16_gflops"]}
+    result["machine"]["native_bf16"] = cpu_has_fast_bf16()
     for batch in (256, 1024):
-        for bf16 in (False, True):
+        for bf16 in (False, True) if with_bf16 else (False,):
             dtype = torch.bfloat16 if bf16 else torch.float32
             attain = shapes_rate(batch, dtype, args.steps)
             parts = step_parts(batch, bf16, args.steps)
