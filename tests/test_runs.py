@@ -157,3 +157,17 @@ def test_select_k_preprocess_changes_the_data_it_sweeps(tmp_path):
     with pytest.raises(ValueError, match="unknown method 'kmean'"):
         select_k_run(data, RunConfig(method="kmean", out=tmp_path / "x"))
     assert not (tmp_path / "x").exists()
+
+
+def test_metrics_json_times_every_phase_of_the_run(tmp_path):
+    csv = _blobs_csv(tmp_path / "blobs.csv")
+    assert main(["fit", "--data", str(csv), "--label-column", "group", "--method", "kmeans", "--out", str(tmp_path / "r"), "--quiet"]) == 0
+    timings = json.loads((tmp_path / "r" / "metrics.json").read_text())["timings"]
+    phases = ["load", "preprocess", "fit", "transform", "evaluate", "write_analysis_files", "plot", "save_model"]
+    assert list(timings) == phases
+    assert all(isinstance(timings[p], float) and timings[p] >= 0 for p in phases)
+    assert timings["plot"] > 0  # a figure was drawn and saved: not a placeholder zero
+    # without the CLI (no loading timed) and without a plot, the phases that ran are the ones listed
+    doc = fit_run(_blobs(), method="kmeans", out=tmp_path / "p", plot=False).metrics
+    assert list(doc["timings"]) == ["preprocess", "fit", "transform", "evaluate", "write_analysis_files", "save_model"]
+    assert doc == json.loads((tmp_path / "p" / "metrics.json").read_text())

@@ -6,6 +6,7 @@ import argparse
 import logging
 import os
 import sys
+import time
 from pathlib import Path
 
 _EXIT_USAGE = 2
@@ -290,12 +291,14 @@ def _cmd_fit(args) -> int:
     warnings.filterwarnings("ignore", category=ConfounderWarning)  # printed below, with its table
     distributed.init_from_env(args.device)  # under torchrun: join the process group (no-op otherwise)
     main = distributed.is_main_process()
+    t0 = time.perf_counter()
     data = _load(args)
+    load_seconds = time.perf_counter() - t0
     if args.write_h5ad is not None and not str(args.data).lower().endswith(".h5ad"):
         raise ValueError(f"--write-h5ad needs .h5ad input data, got --data {args.data!r}")
     cfg = _run_config(
         args, n_clusters=args.n_clusters, checkpoint_every=args.checkpoint_every, resume=args.resume, seeds=args.seeds,
-        explain=args.explain, data_source=_data_source(args),
+        explain=args.explain, data_source=_data_source(args), load_seconds=load_seconds,
         technical=args.technical or args.confounders, biological=args.biological or args.confounders,
     )
     try:

@@ -10,7 +10,8 @@ Layout of ``DIR`` (written atomically: the folder appears complete or not at all
 
     labels.csv        sample_id, cluster
     metrics.json      run description and metrics (internal always, external with labels);
-                      "scaling" says which scaling ran and why
+                      "scaling" says which scaling ran and why; "timings" the wall seconds
+                      of each phase (load, preprocess, fit, transform, evaluate, writing)
     embedding.png     2-D view of the clustered representation, coloured by cluster
     history.json      per-epoch training losses (deep methods)
     preprocess.json   the preprocessing chain applied before the model (arrays in

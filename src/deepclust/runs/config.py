@@ -67,6 +67,9 @@ class RunConfig:
     technical, biological : str, list of str or "auto", optional
         Metadata columns to test the clusters against (:func:`deepclust.explain.confounders.confounder_check`);
         "auto" takes the dataset's own defaults (``dataset.info["confounders"]``).
+    load_seconds : float, optional
+        Seconds the caller spent loading the data (the CLI measures it), recorded with the
+        run's other phases under ``"timings"`` in ``metrics.json``.
 
     Examples
     --------
@@ -94,6 +97,7 @@ class RunConfig:
     preprocess: str | Sequence[str] | None = None
     technical: str | Sequence[str] | None = None
     biological: str | Sequence[str] | None = None
+    load_seconds: float | None = None
 
     def __post_init__(self) -> None:
         # Only what no later step checks; the method, scale and steps are validated by the steps.

@@ -20,7 +20,7 @@ from deepclust.datasets import Dataset
 from deepclust.runs.config import RunConfig, RunResult, checkpoint_folder, default_out_dir
 from deepclust.runs.data import Preprocessing, confounder_columns, plan_preprocessing, resolve_n_clusters
 from deepclust.runs.fitting import choose_k, fit_step, method_builder, training_checkpoints
-from deepclust.runs.writing import run_description, run_document, write_run_folder
+from deepclust.runs.writing import run_description, run_document, timed, write_run_folder
 from deepclust.train.distributed import is_main_process
 
 __all__ = ["SelectKRun", "fit_run", "run_pipeline", "select_k_run"]
@@ -72,15 +72,21 @@ def run_pipeline(dataset: Dataset, cfg: RunConfig) -> RunResult:
         for stale in out.parent.glob(f".{out.name}.*.partial"):
             shutil.rmtree(stale, ignore_errors=True)
     main = is_main_process()
+    # Wall seconds of every phase, for metrics.json: what a run costs outside training shows there.
+    timings = {} if cfg.load_seconds is None else {"load": round(float(cfg.load_seconds), 3)}
     with atomic_directory(out, overwrite=cfg.overwrite) if main else _discarded_directory() as tmp:
-        X = prep.fit_transform(dataset)
+        with timed(timings, "preprocess"):
+            X = prep.fit_transform(dataset)
         t0 = time.perf_counter()
         with training_checkpoints(folder, cfg.checkpoint_every, cfg.resume, run) as ckpt:
             fitted = fit_step(X, dataset, cfg, k=k, plan=plan, estimator=estimator, tmp=tmp)
         seconds = time.perf_counter() - t0
-        Z = fitted.estimator.transform(X)
-        doc = run_document(dataset, cfg, prep, fitted, X=X, Z=Z, seconds=seconds, technical=technical, biological=biological)
-        write_run_folder(tmp, dataset, cfg, prep, fitted, doc, X=X, Z=Z, main=main)
+        timings["fit"] = round(seconds, 3)
+        with timed(timings, "transform"):
+            Z = fitted.estimator.transform(X)
+        with timed(timings, "evaluate"):
+            doc = run_document(dataset, cfg, prep, fitted, X=X, Z=Z, seconds=seconds, technical=technical, biological=biological)
+        write_run_folder(tmp, dataset, cfg, prep, fitted, doc, X=X, Z=Z, main=main, timings=timings)
     if ckpt is not None:  # the run folder is complete: the checkpoints have served
         shutil.rmtree(folder, ignore_errors=True)
     resumed = tuple(ckpt.resumed_phases) if ckpt is not None else ()

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import shutil
+import time
 from pathlib import Path
 
 import numpy as np
@@ -16,7 +18,7 @@ from deepclust.runs.config import RunConfig
 from deepclust.runs.data import Preprocessing
 from deepclust.runs.fitting import SWEEP_EMBEDDING, Fitted
 
-__all__ = ["run_description", "run_document", "write_labels", "write_run_folder"]
+__all__ = ["run_description", "run_document", "timed", "write_labels", "write_run_folder"]
 
 
 def run_description(dataset: Dataset, cfg: RunConfig, *, k, seed, seeds, prep: Preprocessing) -> dict:
@@ -90,34 +92,51 @@ def write_labels(path: Path, sample_ids, labels: np.ndarray) -> None:
         frame.to_csv(fh, index=False)
 
 
+@contextlib.contextmanager
+def timed(timings: dict, name: str):
+    """Add the wall seconds of the ``with`` block to ``timings[name]``."""
+    t0 = time.perf_counter()
+    try:
+        yield
+    finally:
+        timings[name] = round(timings.get(name, 0.0) + time.perf_counter() - t0, 3)
+
+
 def write_run_folder(tmp: Path, dataset: Dataset, cfg: RunConfig, prep: Preprocessing, fitted: Fitted, doc: dict, *,
-                     X: np.ndarray, Z: np.ndarray, main: bool = True) -> None:
+                     X: np.ndarray, Z: np.ndarray, main: bool = True, timings: dict | None = None) -> None:
     """Write the run folder's files into ``tmp`` (see :mod:`deepclust.runs` for the layout).
 
     Only the main process (``main``) writes the report's inputs and the plot; the model is
-    saved last, self-contained (the k sweep's embedding it started from is folded in).
+    saved, self-contained (the k sweep's embedding it started from is folded in), before
+    ``metrics.json``, which is written last so that ``doc["timings"]`` (``timings`` plus the
+    seconds of each writing step) covers the whole run.
     """
     estimator = fitted.estimator
+    timings = {} if timings is None else timings
     if fitted.seed_fits is not None:
         fitted.seed_fits.stability.write(tmp, extra=fitted.seed_fits.summary())
     write_labels(tmp / "labels.csv", dataset.sample_ids, fitted.labels)
-    atomic_write_json(tmp / "metrics.json", doc)
     prep.preprocessor.save(tmp)
     history = getattr(estimator, "history_", None) or getattr(getattr(estimator, "embedding_", None), "history_", None)
     if history:
         training = training_of(estimator)
         atomic_write_json(tmp / "history.json", {**history, **({"training": training} if training is not None else {})})
     if main:
-        write_analysis_files(tmp, dataset, X, Z, fitted, method=cfg.method, explain=cfg.explain, plot=cfg.plot)
+        with timed(timings, "write_analysis_files"):
+            write_analysis_files(tmp, dataset, X, Z, fitted, method=cfg.method, explain=cfg.explain, plot=cfg.plot)
     if cfg.plot and main:
         from deepclust.plotting import plot_embedding, save_figure
 
-        ax = plot_embedding(Z, fitted.labels, title=f"{cfg.method} on {dataset.name}: {fitted.k} clusters", random_state=0)
-        save_figure(ax.figure, tmp / "embedding.png")
+        with timed(timings, "plot"):
+            ax = plot_embedding(Z, fitted.labels, title=f"{cfg.method} on {dataset.name}: {fitted.k} clusters", random_state=0)
+            save_figure(ax.figure, tmp / "embedding.png")
     if (tmp / SWEEP_EMBEDDING).exists():
         shutil.rmtree(tmp / SWEEP_EMBEDDING)
         estimator.set_params(embedding=None)  # the saved model is self-contained; the path is gone
-    estimator.save(tmp / "model")
+    with timed(timings, "save_model"):
+        estimator.save(tmp / "model")
+    doc["timings"] = timings
+    atomic_write_json(tmp / "metrics.json", doc)
 
 
 def write_analysis_files(tmp: Path, dataset: Dataset, X, Z, fitted: Fitted, *, method: str, explain: bool, plot: bool) -> None:
