@@ -568,3 +568,30 @@ def test_full_gmm_keeps_the_best_of_several_starts():
     assert best >= single - 1e-9
     model = N2D(3, embedding=AutoencoderEmbedding(epochs=1, hidden_dims=(8,), latent_dim=2), manifold=PCA(n_components=2), random_state=0)
     assert model.fit(X).clusterer_.n_init == GMM_N_INIT
+
+
+def test_gmm_restarts_run_on_a_sample_above_its_size_and_are_sklearns_below():
+    """Up to sample_size rows SampledRestartsGMM is GaussianMixture (same labels, same fit);
+    above, its restarts run on a sample and the winner is refined on all rows: it reaches the
+    likelihood of restarts on all rows, beats a single start where that one is stuck, and the
+    same seed gives the same labels."""
+    from sklearn.base import clone
+    from sklearn.mixture import GaussianMixture
+
+    from deepclust.methods._clusterers import GMM_RESTART_ROWS, SampledRestartsGMM, full_gmm
+
+    assert isinstance(full_gmm(3, 0), SampledRestartsGMM) and full_gmm(3, 0).sample_size == GMM_RESTART_ROWS >= 10_000
+    rng = np.random.default_rng(1)
+    centres = rng.uniform(-6, 6, size=(8, 2))
+    X = np.concatenate([rng.normal(c, 0.35, size=(400, 2)) for c in centres])  # 3,200 rows, 8 groups
+    below = SampledRestartsGMM(8, n_init=4, sample_size=5000, random_state=2).fit(X)
+    plain = GaussianMixture(8, n_init=4, random_state=2).fit(X)
+    assert np.array_equal(below.predict(X), plain.predict(X)) and np.allclose(below.means_, plain.means_)
+    sampled = SampledRestartsGMM(8, n_init=10, sample_size=600, random_state=2)
+    labels = sampled.fit_predict(X)
+    whole = GaussianMixture(8, n_init=10, random_state=2).fit(X)
+    singles = [GaussianMixture(8, random_state=s).fit(X).score(X) for s in range(10)]
+    assert sampled.score(X) >= whole.score(X) - 1e-3
+    assert sampled.score(X) > min(singles) + 0.01  # some single start is stuck: the restarts matter here
+    assert np.array_equal(labels, sampled.predict(X)) and sampled.converged_ and sampled.n_features_in_ == 2
+    assert np.array_equal(clone(sampled).fit_predict(X), labels)  # same seed, same labels

@@ -48,8 +48,10 @@ class N2D(AssignerClusterer):
         ``n_neighbors=20, min_dist=0, n_components=n_clusters``. An object must be able to
         embed new points, which is why t-SNE is not accepted (``manifold.build_manifold``).
     clusterer : {"kmeans", "gmm", "agglomerative"} or clusterer, default=None
-        None: ``GaussianMixture(n_clusters, covariance_type="full", n_init=10)``, the best
-        likelihood of 10 starts (:data:`~deepclust.methods._clusterers.GMM_N_INIT`).
+        None: a full-covariance Gaussian mixture, the best likelihood of 10 starts
+        (:data:`~deepclust.methods._clusterers.GMM_N_INIT`); above 10,000 rows the starts run on
+        a 10,000-row sample and the best is refined on all rows
+        (:class:`~deepclust.methods._clusterers.SampledRestartsGMM`).
     random_state : int, numpy Generator or None, default=None
         Seeds every component that was not given its own seed; the same int gives the same
         labels on CPU.

@@ -103,14 +103,14 @@ def register_method(spec: MethodSpec) -> MethodSpec:
 
 for _spec in [
     MethodSpec("kmeans", "k-means (k-means++, 10 inits) on the (scaled) features", RawClustering, {"clusterer": "kmeans"}, nearest_centre=True),
-    MethodSpec("gmm", "full-covariance Gaussian mixture on the features (best likelihood of 10 starts, as in N2D)", RawClustering, {"clusterer": "gmm"}),
+    MethodSpec("gmm", "full-covariance Gaussian mixture on the features (best likelihood of 10 starts, as in N2D; above 10,000 rows the starts run on a sample)", RawClustering, {"clusterer": "gmm"}),
     MethodSpec("gmm-diag", "diagonal-covariance Gaussian mixture on the features (high-dimensional data)", RawClustering, {"clusterer": "gmm-diag"}),
     MethodSpec("umap-gmm", "UMAP (`n_neighbors=20, min_dist=0`, k dims) on the features, then a full GMM: N2D without the autoencoder", N2D, {"embedding": RawFeatures()}, sweep_clusterer="gmm"),
     MethodSpec("agglomerative", "Ward agglomerative clustering on the features", RawClustering, {"clusterer": "agglomerative"}),
     MethodSpec("ae-kmeans", "MLP autoencoder (d-500-500-2000-10; narrower below 250 features), then k-means on its codes", AutoencoderClustering, {"clusterer": "kmeans"}, AutoencoderEmbedding, nearest_centre=True),
     MethodSpec("ae-gmm", "MLP autoencoder (d-500-500-2000-10; narrower below 250 features), then a full Gaussian mixture on its codes", AutoencoderClustering, {"clusterer": "gmm"}, AutoencoderEmbedding),
     MethodSpec("ae-agglomerative", "MLP autoencoder (d-500-500-2000-10; narrower below 250 features), then Ward agglomerative clustering on its codes", AutoencoderClustering, {"clusterer": "agglomerative"}, AutoencoderEmbedding),
-    MethodSpec("n2d", "N2D (McConville et al. 2020): autoencoder d-500-500-2000-k (narrower below 250 features), UMAP (`n_neighbors=20, min_dist=0`, k dims), full-covariance GMM (best of 10 starts)", N2D, {}, AutoencoderEmbedding, latent_is_k=True, sweep_clusterer="gmm"),
+    MethodSpec("n2d", "N2D (McConville et al. 2020): autoencoder d-500-500-2000-k (narrower below 250 features), UMAP (`n_neighbors=20, min_dist=0`, k dims), full-covariance GMM (best of 10 starts; on a 10,000-row sample above that)", N2D, {}, AutoencoderEmbedding, latent_is_k=True, sweep_clusterer="gmm"),
     MethodSpec("dec", "DEC (Xie et al. 2016): pretrained autoencoder, Student-t soft assignment, KL to the sharpened target, stops when fewer than 0.1% of labels change", DEC, {}, AutoencoderEmbedding, nearest_centre=True),
     MethodSpec("idec", "IDEC (Guo et al. 2017): DEC plus the reconstruction loss (gamma=0.1)", IDEC, {}, AutoencoderEmbedding, nearest_centre=True),
     MethodSpec("vae-kmeans", "variational autoencoder, then k-means on its latent means", VAEClustering, {"clusterer": "kmeans"}, VAEEmbedding, nearest_centre=True),
