@@ -165,8 +165,9 @@ def test_bad_parameters_are_named(blobs, params, match):
 
 # -- N2D's choice of learner --------------------------------------------------------------
 def test_build_manifold_names_and_objects():
-    default = "parallel" if manifold_module.AUTO_PREFERS_PARALLEL else "umap"
-    assert (type(build_manifold(None, 5, 0, 100, 10)).__name__ == "ParallelUMAP") == (default == "parallel")
+    default = "ParallelUMAP" if manifold_module.AUTO_PREFERS_PARALLEL else "ExactKnnUMAP"
+    assert type(build_manifold(None, 5, 0, 100, 10)).__name__ == default
+    assert type(build_manifold(None, 5, 0, 70000, 784)).__name__ == "UMAP"  # the exact search is too costly there
     assert isinstance(build_manifold("parallel", 5, 0, 100), ParallelUMAP)
     assert type(build_manifold("umap", 5, 0, 100)).__module__.startswith("umap")
     m = build_manifold("parallel", 5, 3, 4)
@@ -184,7 +185,7 @@ def test_auto_takes_the_exact_search_only_while_it_is_cheap(monkeypatch):
     monkeypatch.setattr(manifold_module, "AUTO_PREFERS_PARALLEL", True)
     assert (auto_manifold(70000, 10), auto_manifold(70000, 784), auto_manifold(1_000_000, 10)) == ("parallel", "umap", "umap")
     monkeypatch.setattr(manifold_module, "AUTO_PREFERS_PARALLEL", False)
-    assert auto_manifold(70000, 10) == "umap"
+    assert (auto_manifold(70000, 10), auto_manifold(70000, 784), auto_manifold(1_000_000, 10)) == ("umap-exact", "umap", "umap")
 
 
 def n2d(**kw):
@@ -206,3 +207,60 @@ def test_n2d_with_parallel_manifold_is_reproducible_and_predicts(blobs, tmp_path
     with warnings.catch_warnings():
         warnings.simplefilter("error", RuntimeWarning)  # the re-fit after loading must reproduce the layout
         np.testing.assert_array_equal(loaded.predict(X_new), a.predict(X_new))
+
+
+# -- umap-learn fed by the exact search ("umap-exact") -------------------------------------------
+
+@pytest.fixture(scope="module")
+def codes_5k():
+    X, y = make_blobs(4500, centers=5, n_features=6, cluster_std=1.5, random_state=0)
+    return X.astype(np.float32), y
+
+
+def _exact_umap(**kw):
+    from deepclust.methods.manifold._exact_umap import ExactKnnUMAP
+
+    return ExactKnnUMAP(**{"n_neighbors": 15, "min_dist": 0.0, "n_components": 3, "n_epochs": 30, "random_state": 0, **kw})
+
+
+def test_exact_umap_is_umap_learn_below_its_small_data_size(blobs):
+    from deepclust.methods._umap_cache import import_umap
+
+    X, _ = blobs
+    assert X.shape[0] < 4096
+    plain = import_umap().UMAP(n_neighbors=15, min_dist=0.0, n_components=3, n_epochs=30, random_state=0).fit_transform(X)
+    assert _exact_umap().fit_transform(X).tobytes() == plain.tobytes()
+
+
+def test_exact_umap_uses_the_true_neighbours_and_transforms_new_points(codes_5k):
+    X, y = codes_5k
+    m = _exact_umap()
+    M = m.fit_transform(X)
+    idx, dist = exact_knn(X, None, 15)
+    np.testing.assert_array_equal(m._knn_indices, idx)  # the graph is built on the exact neighbours
+    assert m.precomputed_knn == (None, None, None)  # the parameter is back to its default: clone and save see that
+    again = _exact_umap().fit_transform(X)
+    assert again.tobytes() == M.tobytes()  # same seed, same bytes
+    np.testing.assert_array_equal(m.transform(X), M)  # the training data short-circuit, as in umap-learn
+    new = X[:40] + 0.01
+    Mn = m.transform(new)
+    assert Mn.shape == (40, 3) and np.isfinite(Mn).all()
+    centre = np.stack([M[y == c].mean(0) for c in range(5)])
+    nearest = np.argmin(((Mn[:, None, :] - centre[None]) ** 2).sum(-1), axis=1)
+    assert (nearest == y[:40]).mean() >= 0.9  # new points land with their blob
+
+
+def test_build_manifold_umap_exact_and_n2d_round_trip(codes_5k, tmp_path):
+    from deepclust.methods.manifold._exact_umap import ExactKnnUMAP
+
+    m = build_manifold("umap-exact", 5, 3, 10000)
+    assert isinstance(m, ExactKnnUMAP) and (m.n_neighbors, m.min_dist, m.n_components, m.random_state) == (20, 0.0, 5, 3)
+    X, _ = codes_5k
+    emb = AutoencoderEmbedding(latent_dim=3, hidden_dims=(16,), epochs=1, batch_size=256)
+    model = N2D(5, embedding=emb, manifold=_exact_umap(random_state=None), random_state=0).fit(X)
+    loaded = N2D.load(model.save(tmp_path / "n2d"))
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)  # the re-fit after loading reproduces the layout
+        np.testing.assert_array_equal(loaded.predict(X[:50] + 0.01), model.predict(X[:50] + 0.01))

@@ -41,11 +41,13 @@ class N2D(AssignerClusterer):
     n_clusters : int, default=10
     embedding : transformer, default=None
         None: ``AutoencoderEmbedding(latent_dim=n_clusters)``, the paper's d-500-500-2000-k.
-    manifold : {"auto", "parallel", "umap"}, transformer with ``transform`` or None, default=None
-        None or "auto": umap-learn for now (``manifold.auto_manifold``; ParallelUMAP once measured
-        at least as good); "parallel": ``ParallelUMAP`` (every
-        core, same result for any thread count); "umap": umap-learn's ``UMAP``; both with
-        ``n_neighbors=20, min_dist=0, n_components=n_clusters``. An object must be able to
+    manifold : {"auto", "parallel", "umap", "umap-exact"}, transformer with ``transform`` or None, default=None
+        None or "auto": umap-learn's UMAP fed by an exact neighbour search on every core
+        ("umap-exact") while that search is cheap (low-dimensional codes), else umap-learn's
+        own search (``manifold.auto_manifold``); below 4,096 rows both are umap-learn's UMAP
+        as it is. "parallel": ``ParallelUMAP`` (every core, same result for any thread count);
+        "umap": umap-learn's ``UMAP``; all with ``n_neighbors=20, min_dist=0,
+        n_components=n_clusters``. An object must be able to
         embed new points, which is why t-SNE is not accepted (``manifold.build_manifold``).
     clusterer : {"kmeans", "gmm", "agglomerative"} or clusterer, default=None
         None: a full-covariance Gaussian mixture, the best likelihood of 10 starts
