@@ -54,11 +54,15 @@ def exact_knn(X: np.ndarray, Y: np.ndarray | None, k: int, *, block_rows: int | 
     X64, Y64 = X.astype(np.float64), Y.astype(np.float64)
     indices = np.empty((n, k), dtype=np.int64)
     distances = np.empty((n, k), dtype=np.float32)
+    # One (block_rows, m) buffer for every block: a fresh ~256 MiB result per block spent most of
+    # its time in page faults (0.18 s against 0.054 s for a 958 x 70,000 block on the 2-core CPU;
+    # the whole 70,000-point search went from ~20 s to ~12 s). Same arithmetic, same result.
+    buffer = torch.empty(min(block_rows, n), m, dtype=torch.float32)
     with torch.no_grad():
         for s in range(0, n, block_rows):
             e = min(n, s + block_rows)
             # |x|^2 is the same along a row, so it is left out of the ranking: (B, m)
-            d = torch.addmm(y_sq[None, :], Xt[s:e], Yt.T, beta=1.0, alpha=-2.0)
+            d = torch.addmm(y_sq[None, :], Xt[s:e], Yt.T, beta=1.0, alpha=-2.0, out=buffer[: e - s])
             if self_search:
                 rows = torch.arange(e - s)
                 d[rows, rows + s] = -float("inf")  # the point itself comes first
