@@ -26,10 +26,11 @@ MANIFOLDS = ("auto", "parallel", "umap", "umap-exact")
 #: re-record n2d, umap-gmm and simclr-n2d in tests/data/method_labels_digits.json then.
 AUTO_PREFERS_PARALLEL = False
 
-#: "auto" takes ParallelUMAP while its exact neighbour search costs at most this many
-#: floating-point operations (2 n^2 d): 1e12 is ~5-10 s on a 2-core CPU; MNIST-70k's 10-d
-#: codes need 1e11. Above it (raw pixels, a million cells) umap-learn's approximate search scales
-#: better than an exact one.
+#: "auto" takes the exact neighbour search while it costs at most this many floating-point
+#: operations (2 n^2 d): 1e12 is ~10 s of products on a 2-core CPU. MNIST-70k's 10-d codes need
+#: 1e11, and took 12.8 s there, most of it the top-k over 70,000 columns per row, which grows
+#: as n^2 whatever d is. Above it (raw pixels of tens of thousands of images, a million cells)
+#: umap-learn's approximate search scales better than an exact one.
 AUTO_MAX_KNN_FLOP = 1e12
 
 
