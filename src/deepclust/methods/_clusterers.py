@@ -104,7 +104,7 @@ GMM_RESTART_ROWS = 10_000
 class SampledRestartsGMM(GaussianMixture):
     """A Gaussian mixture whose ``n_init`` restarts run on a sample, refined once on all rows.
 
-    Up to ``sample_size`` rows (or with ``n_init=1``) this *is* scikit-learn's
+    Up to ``sample_size`` rows (or with ``n_init=1`` or ``warm_start``) this *is* scikit-learn's
     ``GaussianMixture`` with the same parameters: the same call, the same labels. Above:
 
     1. draw ``sample_size`` rows at random (``random_state``);
@@ -156,11 +156,12 @@ class SampledRestartsGMM(GaussianMixture):
         params = {k: v for k, v in self.get_params().items() if k != "sample_size"}
         probe = GaussianMixture(**{**params, "random_state": rng}).fit(sample)
         final = GaussianMixture(**{**params, "n_init": 1, "random_state": rng, "weights_init": probe.weights_, "means_init": probe.means_,
-                                   "precisions_init": probe.precisions_}).fit(X)
+                                   "precisions_init": probe.precisions_})
+        labels = final.fit_predict(X)  # scikit-learn's final E-step: the labels predict(X) gives
         for name, value in vars(final).items():  # the fitted state (weights_, means_, ..., n_iter_, lower_bound_)
             if name.endswith("_") and not name.startswith("_"):
                 setattr(self, name, value)
-        return self.predict(X)
+        return labels
 
 
 def full_gmm(n_clusters: int, seed) -> GaussianMixture:

@@ -55,12 +55,16 @@ def exact_knn_is_cheap(n_samples: int, n_features: int | None) -> bool:
     return n_features is None or 2.0 * n_samples * n_samples * n_features <= AUTO_MAX_KNN_FLOP
 
 
+#: N2D's UMAP settings (McConville et al. 2020), shared by every named learner
+N2D_UMAP = {"n_neighbors": 20, "min_dist": 0.0}
+
+
 def default_umap(n_components: int, seed: int):
     """umap-learn's UMAP as in N2D: ``n_neighbors=20, min_dist=0``, ``n_components`` = number of clusters."""
     from deepclust.methods._umap_cache import import_umap
 
     umap = import_umap()
-    return umap.UMAP(n_neighbors=20, min_dist=0.0, n_components=n_components, metric="euclidean", random_state=seed)
+    return umap.UMAP(**N2D_UMAP, n_components=n_components, metric="euclidean", random_state=seed)
 
 
 def default_exact_umap(n_components: int, seed: int):
@@ -68,12 +72,12 @@ def default_exact_umap(n_components: int, seed: int):
     search (:class:`~deepclust.methods.manifold._exact_umap.ExactKnnUMAP`; from 4,096 rows)."""
     from deepclust.methods.manifold._exact_umap import ExactKnnUMAP
 
-    return ExactKnnUMAP(n_neighbors=20, min_dist=0.0, n_components=n_components, metric="euclidean", random_state=seed)
+    return ExactKnnUMAP(**N2D_UMAP, n_components=n_components, metric="euclidean", random_state=seed)
 
 
 def default_parallel(n_components: int, seed: int) -> ParallelUMAP:
     """:class:`ParallelUMAP` with N2D's settings: ``n_neighbors=20, min_dist=0``."""
-    return ParallelUMAP(n_neighbors=20, min_dist=0.0, n_components=n_components, random_state=seed)
+    return ParallelUMAP(**N2D_UMAP, n_components=n_components, random_state=seed)
 
 
 def build_manifold(manifold, n_clusters: int, seed: int, n_samples: int, n_features: int | None = None):
