@@ -84,6 +84,18 @@ def test_run_records_rows_failures_and_resumes(tmp_path, blobs_csv, monkeypatch)
     assert set(pending["dataset"]) == {"blobs-k200"} and len(pending) == 4
 
 
+def test_run_can_be_restricted_to_some_datasets_and_methods(tmp_path, blobs_csv):
+    cfg = _config(tmp_path, blobs_csv, [{"name": "kmeans"}, {"name": "gmm"}])
+    cfg["datasets"].append({"path": str(blobs_csv), "label_column": "label", "label": "other"})
+    pending = run(cfg, dry_run=True, datasets=["other"], methods=["gmm"])
+    assert set(zip(pending["dataset"], pending["method"])) == {("other", "gmm")} and len(pending) == 2
+    df = run(cfg, command="test", datasets=["other"], methods=["gmm"])
+    assert set(zip(df["dataset"], df["method"])) == {("other", "gmm")}  # the results file holds only what ran
+    assert len(run(cfg, dry_run=True)) == 6  # the rest is still pending in the same results file
+    with pytest.raises(ValueError, match=r"dataset 'nope' is not in the config; its datasets are blobs, other"):
+        run(cfg, dry_run=True, datasets=["nope"])
+
+
 def test_timeout_is_a_failed_cell_not_a_crash(tmp_path, blobs_csv):
     cfg = _config(tmp_path, blobs_csv, [{"name": "kmeans"}])
     cfg["time_limit"] = 0.01

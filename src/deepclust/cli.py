@@ -187,6 +187,8 @@ def _add_others(sub) -> None:
     bench.add_argument("--out", default=None, help="folder for report.md and report.html (default: beside the first results file)")
     bench.add_argument("--title", default=None, help="report title")
     bench.add_argument("--dry-run", action="store_true", help="list the cells that would run")
+    bench.add_argument("--datasets", nargs="+", metavar="KEY", help="run only these datasets of the config (their labels where given)")
+    bench.add_argument("--methods", nargs="+", metavar="KEY", help="run only these methods of the config")
     bench.add_argument("--quiet", action="store_true")
 
 
@@ -453,7 +455,7 @@ def _cmd_bench(args) -> int:
         raise ValueError("give a benchmark config to run, or --report RESULTS... to aggregate results")
     from deepclust.bench import run
 
-    df = run(args.config, dry_run=args.dry_run)
+    df = run(args.config, dry_run=args.dry_run, datasets=args.datasets, methods=args.methods)
     if args.dry_run:
         print(df.to_string(index=False) if len(df) else "every cell is finished")
         return 0

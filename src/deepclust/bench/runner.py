@@ -8,6 +8,7 @@ import os
 import subprocess
 import sys
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 import pandas as pd
@@ -76,7 +77,18 @@ def _run_child(spec: dict, time_limit: float) -> dict:
     return {"status": "failed", "error": f"process exited with status {proc.returncode}: {tail}"}
 
 
-def run(config, *, command: str | None = None, dry_run: bool = False) -> pd.DataFrame:
+def _selection(kind: str, wanted: Sequence[str] | None, keys: list[str]) -> set[str]:
+    """The keys to run: all of them, or the ``wanted`` ones, each of which must be in the config."""
+    if not wanted:
+        return set(keys)
+    unknown = [w for w in wanted if w not in keys]
+    if unknown:
+        raise ValueError(f"{kind} {', '.join(map(repr, unknown))} is not in the config; its {kind}s are {', '.join(keys)}")
+    return set(wanted)
+
+
+def run(config, *, command: str | None = None, dry_run: bool = False,
+        datasets: Sequence[str] | None = None, methods: Sequence[str] | None = None) -> pd.DataFrame:
     """Run every unfinished cell of ``config`` and return all rows of its results file.
 
     Parameters
@@ -87,6 +99,10 @@ def run(config, *, command: str | None = None, dry_run: bool = False) -> pd.Data
         The command line recorded in each row (default: this process's).
     dry_run : bool
         List the cells that would run, run nothing.
+    datasets, methods : sequence of str, optional
+        Run only the cells of these dataset and method keys (labels where the config gives
+        them). The results file is the config's own, so a part run this way and the rest run
+        later make one table; an unknown key is an error that lists the config's keys.
 
     Returns
     -------
@@ -101,8 +117,10 @@ def run(config, *, command: str | None = None, dry_run: bool = False) -> pd.Data
     does not stop the others; it is tried again on the next run.
     """
     cfg = config if isinstance(config, BenchConfig) else load_config(config)
+    keep_d = _selection("dataset", datasets, [d.key for d in cfg.datasets])
+    keep_m = _selection("method", methods, [m.key for m in cfg.methods])
     done = _finished(cfg.results)
-    pending = [(d, m, s) for d, m, s in cfg.cells() if (d.key, m.key, s) not in done]
+    pending = [(d, m, s) for d, m, s in cfg.cells() if (d.key, m.key, s) not in done and d.key in keep_d and m.key in keep_m]
     if dry_run:
         return pd.DataFrame([{"dataset": d.key, "method": m.key, "seed": s, "params": json.dumps(m.params_for(d.key), sort_keys=True)} for d, m, s in pending])
     logger.info("%s: %d cells, %d already finished, %d to run", cfg.name, len(list(cfg.cells())), len(done & {(d.key, m.key, s) for d, m, s in cfg.cells()}), len(pending))
