@@ -94,6 +94,9 @@ def test_run_can_be_restricted_to_some_datasets_and_methods(tmp_path, blobs_csv)
     assert len(run(cfg, dry_run=True)) == 6  # the rest is still pending in the same results file
     with pytest.raises(ValueError, match=r"dataset 'nope' is not in the config; its datasets are blobs, other"):
         run(cfg, dry_run=True, datasets=["nope"])
+    assert run(cfg, dry_run=True, seeds=[1])["seed"].tolist() == [1, 1, 1]
+    with pytest.raises(ValueError, match=r"seed '7' is not in the config; its seeds are 0, 1"):
+        run(cfg, dry_run=True, seeds=[7])
 
 
 def test_timeout_is_a_failed_cell_not_a_crash(tmp_path, blobs_csv):

@@ -189,6 +189,7 @@ def _add_others(sub) -> None:
     bench.add_argument("--dry-run", action="store_true", help="list the cells that would run")
     bench.add_argument("--datasets", nargs="+", metavar="KEY", help="run only these datasets of the config (their labels where given)")
     bench.add_argument("--methods", nargs="+", metavar="KEY", help="run only these methods of the config")
+    bench.add_argument("--seeds", default=None, help="run only these of the configured seeds, e.g. 0 or 0-1")
     bench.add_argument("--quiet", action="store_true")
 
 
@@ -453,9 +454,10 @@ def _cmd_bench(args) -> int:
         return 0
     if not args.config:
         raise ValueError("give a benchmark config to run, or --report RESULTS... to aggregate results")
-    from deepclust.bench import run
+    from deepclust.bench import parse_seeds, run
 
-    df = run(args.config, dry_run=args.dry_run, datasets=args.datasets, methods=args.methods)
+    df = run(args.config, dry_run=args.dry_run, datasets=args.datasets, methods=args.methods,
+             seeds=None if args.seeds is None else parse_seeds(args.seeds))
     if args.dry_run:
         print(df.to_string(index=False) if len(df) else "every cell is finished")
         return 0

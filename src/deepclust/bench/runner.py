@@ -88,7 +88,8 @@ def _selection(kind: str, wanted: Sequence[str] | None, keys: list[str]) -> set[
 
 
 def run(config, *, command: str | None = None, dry_run: bool = False,
-        datasets: Sequence[str] | None = None, methods: Sequence[str] | None = None) -> pd.DataFrame:
+        datasets: Sequence[str] | None = None, methods: Sequence[str] | None = None,
+        seeds: Sequence[int] | None = None) -> pd.DataFrame:
     """Run every unfinished cell of ``config`` and return all rows of its results file.
 
     Parameters
@@ -103,6 +104,8 @@ def run(config, *, command: str | None = None, dry_run: bool = False,
         Run only the cells of these dataset and method keys (labels where the config gives
         them). The results file is the config's own, so a part run this way and the rest run
         later make one table; an unknown key is an error that lists the config's keys.
+    seeds : sequence of int, optional
+        Run only these of the configured seeds (a seed the config does not have is an error).
 
     Returns
     -------
@@ -119,8 +122,11 @@ def run(config, *, command: str | None = None, dry_run: bool = False,
     cfg = config if isinstance(config, BenchConfig) else load_config(config)
     keep_d = _selection("dataset", datasets, [d.key for d in cfg.datasets])
     keep_m = _selection("method", methods, [m.key for m in cfg.methods])
+    configured = sorted({s for _, _, s in cfg.cells()})
+    keep_s = _selection("seed", None if seeds is None else [str(s) for s in seeds], [str(s) for s in configured])
     done = _finished(cfg.results)
-    pending = [(d, m, s) for d, m, s in cfg.cells() if (d.key, m.key, s) not in done and d.key in keep_d and m.key in keep_m]
+    pending = [(d, m, s) for d, m, s in cfg.cells()
+               if (d.key, m.key, s) not in done and d.key in keep_d and m.key in keep_m and str(s) in keep_s]
     if dry_run:
         return pd.DataFrame([{"dataset": d.key, "method": m.key, "seed": s, "params": json.dumps(m.params_for(d.key), sort_keys=True)} for d, m, s in pending])
     logger.info("%s: %d cells, %d already finished, %d to run", cfg.name, len(list(cfg.cells())), len(done & {(d.key, m.key, s) for d, m, s in cfg.cells()}), len(pending))
