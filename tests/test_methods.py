@@ -4,8 +4,10 @@ errors, and scikit-learn's estimator checks."""
 from __future__ import annotations
 
 import json
+import os
 import pickle
 import warnings
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -568,6 +570,55 @@ def test_full_gmm_keeps_the_best_of_several_starts():
     assert best >= single - 1e-9
     model = N2D(3, embedding=AutoencoderEmbedding(epochs=1, hidden_dims=(8,), latent_dim=2), manifold=PCA(n_components=2), random_state=0)
     assert model.fit(X).clusterer_.n_init == GMM_N_INIT
+
+
+def test_gmm_with_singular_covariances_is_refitted_with_a_larger_reg_covar(monkeypatch):
+    """Where scikit-learn's Cholesky check fails (fewer rows a component than correlated
+    features), SampledRestartsGMM refits with 10x reg_covar, warns, and records the value; it
+    gives a plain GaussianMixture's labels at that value; past the cap the error names a way out."""
+    from sklearn.mixture import GaussianMixture
+
+    from deepclust.methods._clusterers import GMM_REG_COVAR_MAX, SampledRestartsGMM
+
+    X, _ = make_blobs32(300, 4, 3, random_state=0)
+    original = GaussianMixture.fit_predict
+    floor = {"reg": 1e-4}
+
+    def fussy(self, X, y=None):  # scikit-learn's own message for a singular covariance
+        if self.reg_covar < floor["reg"] * (1 - 1e-9):
+            raise ValueError("Fitting the mixture model failed because some components have ill-defined empirical covariance")
+        return original(self, X, y)
+
+    monkeypatch.setattr(GaussianMixture, "fit_predict", fussy)
+    gmm = SampledRestartsGMM(3, n_init=2, random_state=0)
+    with pytest.warns(UserWarning, match=r"singular with reg_covar=1e-06 .*fitted with reg_covar=0.0001"):
+        labels = gmm.fit_predict(X)
+    assert gmm.reg_covar == 1e-6 and gmm.reg_covar_ == pytest.approx(1e-4)  # the parameter is untouched
+    plain = original(GaussianMixture(3, n_init=2, reg_covar=gmm.reg_covar_, random_state=0), X)
+    assert np.array_equal(labels, plain) and np.array_equal(gmm.predict(X), labels)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no retry, no warning where the first fit works
+        assert SampledRestartsGMM(3, reg_covar=1e-4, random_state=0).fit(X).reg_covar_ == 1e-4
+    floor["reg"] = GMM_REG_COVAR_MAX * 10
+    with pytest.raises(ValueError, match=r"singular even with reg_covar=0.001 \(300 rows, 4 features, 3 components\).*gmm-diag"):
+        SampledRestartsGMM(3, random_state=0).fit(X)
+
+
+def test_full_gmm_fits_the_wide_exposures_table():
+    """The suite's exposures (1,152 x 222, 6 cohorts): the full GMM's seed 0 failed scikit-learn's
+    covariance check at reg_covar=1e-6 (seeds 1-2 fitted); it now fits, with a warning."""
+    from deepclust.datasets import load_dataset
+    from deepclust.methods import build_method
+    from deepclust.runs.data import plan_preprocessing
+
+    folder = os.environ.get("DEEPCLUST_DATA")  # conftest sets it where ../shared/data exists
+    if not folder or not (Path(folder) / "exposome" / "exposome.csv").is_file():
+        pytest.skip("needs DEEPCLUST_DATA (../shared/data) with the exposome tables")
+    data = load_dataset("exposome", table="exposures", data_dir=folder)
+    X = plan_preprocessing(data, "auto", []).fit_transform(data)
+    with pytest.warns(UserWarning, match="fitted with reg_covar=1e-05"):
+        model = build_method("gmm", 6, 0).fit(X)
+    assert len(np.unique(model.labels_)) == 6
 
 
 def test_gmm_restarts_run_on_a_sample_above_its_size_and_are_sklearns_below():

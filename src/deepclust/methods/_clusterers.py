@@ -8,6 +8,7 @@ clusterers without ``predict``), which can be saved as plain arrays, never as a 
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass, field
 from numbers import Integral
 
@@ -99,6 +100,11 @@ GMM_N_INIT = 10
 #: that likelihood on one of two seeds (benchmarks/diagnostics/gmm_restarts_70k.py,
 #: results/gmm_restarts_70k.jsonl). The quick suite's datasets (<= 10,000 rows) are unaffected.
 GMM_RESTART_ROWS = 10_000
+# A full covariance of d features estimated from fewer than d rows of correlated features can
+# fail scikit-learn's Cholesky check despite reg_covar=1e-6 (the suite's exposures: 1,152 rows,
+# 222 standardised exposures, 6 components of ~190 rows; seed 0 failed, seeds 1-2 fitted).
+# scikit-learn's message advises a larger reg_covar: SampledRestartsGMM retries x10 up to this.
+GMM_REG_COVAR_MAX = 1e-3
 
 
 class SampledRestartsGMM(GaussianMixture):
@@ -145,7 +151,36 @@ class SampledRestartsGMM(GaussianMixture):
         self.sample_size = sample_size
 
     def fit_predict(self, X, y=None):
-        """Fit (see the class docstring) and return the labels of ``X``; ``fit`` calls this."""
+        """Fit (see the class docstring) and return the labels of ``X``; ``fit`` calls this.
+
+        Where scikit-learn finds a component's covariance singular, the fit is repeated with ten
+        times the ``reg_covar`` (up to :data:`GMM_REG_COVAR_MAX`), with a warning; ``reg_covar_``
+        is the value the fitted model used.
+        """
+        reg = self.reg_covar
+        while True:
+            try:
+                fitted = self if reg == self.reg_covar else clone(self).set_params(reg_covar=reg)
+                labels = fitted._fit_predict(X, y)
+                break
+            except ValueError as err:
+                if "ill-defined empirical covariance" not in str(err):
+                    raise
+                if reg * 10 > GMM_REG_COVAR_MAX * (1 + 1e-9):
+                    raise ValueError(f"the Gaussian mixture's covariances are singular even with reg_covar={reg:g} ({np.shape(X)[0]} rows, "
+                                     f"{np.shape(X)[1]} features, {self.n_components} components); a diagonal GMM (gmm-diag) or fewer "
+                                     "features (pca-gmm) avoids it") from None
+                reg *= 10
+        if fitted is not self:
+            for name, value in vars(fitted).items():
+                if name.endswith("_") and not name.startswith("_"):
+                    setattr(self, name, value)
+            warnings.warn(f"the Gaussian mixture's covariances were singular with reg_covar={self.reg_covar:g} ({np.shape(X)[0]} rows, "
+                          f"{np.shape(X)[1]} features, {self.n_components} components); fitted with reg_covar={reg:g}", UserWarning, stacklevel=2)
+        self.reg_covar_ = reg
+        return labels
+
+    def _fit_predict(self, X, y=None):
         n = np.shape(X)[0]
         if self.sample_size is None or n <= self.sample_size or self.n_init == 1 or self.warm_start:
             return super().fit_predict(X, y)
