@@ -172,9 +172,7 @@ class SampledRestartsGMM(GaussianMixture):
                                      "features (pca-gmm) avoids it") from None
                 reg *= 10
         if fitted is not self:
-            for name, value in vars(fitted).items():
-                if name.endswith("_") and not name.startswith("_"):
-                    setattr(self, name, value)
+            self._take_fitted_state(fitted)
             warnings.warn(f"the Gaussian mixture's covariances were singular with reg_covar={self.reg_covar:g} ({np.shape(X)[0]} rows, "
                           f"{np.shape(X)[1]} features, {self.n_components} components); fitted with reg_covar={reg:g}", UserWarning, stacklevel=2)
         self.reg_covar_ = reg
@@ -193,10 +191,14 @@ class SampledRestartsGMM(GaussianMixture):
         final = GaussianMixture(**{**params, "n_init": 1, "random_state": rng, "weights_init": probe.weights_, "means_init": probe.means_,
                                    "precisions_init": probe.precisions_})
         labels = final.fit_predict(X)  # scikit-learn's final E-step: the labels predict(X) gives
-        for name, value in vars(final).items():  # the fitted state (weights_, means_, ..., n_iter_, lower_bound_)
+        self._take_fitted_state(final)
+        return labels
+
+    def _take_fitted_state(self, other: GaussianMixture) -> None:
+        """Copy ``other``'s fitted attributes (weights_, means_, ..., n_iter_, lower_bound_) onto self."""
+        for name, value in vars(other).items():
             if name.endswith("_") and not name.startswith("_"):
                 setattr(self, name, value)
-        return labels
 
 
 def full_gmm(n_clusters: int, seed) -> GaussianMixture:
