@@ -35,6 +35,15 @@ def one_torch_thread():
     torch.set_num_threads(n)
 
 
+def exposome_or_skip(*files: str) -> None:
+    """Skip the test unless the data folder holds the exposome tables (``files`` of them, default
+    the serum metabolome's sample annotation)."""
+    from deepclust.datasets import data_home
+
+    if not all((data_home() / "exposome" / f).is_file() for f in files or ("metabol_serum_pData.csv",)):
+        pytest.skip("needs DEEPCLUST_DATA (../shared/data) with the exposome tables")
+
+
 def make_blobs32(n_samples: int, n_features: int, centers: int, *, random_state: int = 0, **kw) -> tuple[np.ndarray, np.ndarray]:
     """``sklearn.datasets.make_blobs`` with float32 features (what the networks train on): (X, y)."""
     from sklearn.datasets import make_blobs

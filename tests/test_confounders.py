@@ -8,6 +8,7 @@ import pandas as pd
 import pytest
 from scipy import stats
 
+from conftest import exposome_or_skip
 from deepclust.cli import main
 from deepclust.explain.associations import categorical_association, numeric_association
 from deepclust.explain.confounders import ConfounderWarning, confounder_check, covariate_kind
@@ -168,13 +169,6 @@ def test_old_run_folders_with_a_single_scaling_still_predict(tmp_path):
 
 
 # -- the benchmark cell and config, on the real exposome ------------------------------------------
-def _exposome_or_skip():
-    from deepclust.datasets import data_home
-
-    if not (data_home() / "exposome" / "metabol_serum_pData.csv").is_file():
-        pytest.skip("needs DEEPCLUST_DATA (../shared/data) with the exposome tables")
-
-
 def test_config_checks_preprocess_steps_when_loading():
     from deepclust.bench import load_config
 
@@ -188,7 +182,7 @@ def test_config_checks_preprocess_steps_when_loading():
 
 @pytest.mark.data
 def test_bench_cell_combat_removes_the_plate_from_serum_clusters():
-    _exposome_or_skip()
+    exposome_or_skip()
     from deepclust.bench.cell import run_cell
 
     from sklearn.cluster import KMeans
@@ -208,7 +202,7 @@ def test_bench_cell_combat_removes_the_plate_from_serum_clusters():
 
 @pytest.mark.data
 def test_exposome_serum_plus_urine_and_its_covariates():
-    _exposome_or_skip()
+    exposome_or_skip()
     from deepclust.datasets import load_dataset
 
     ds = load_dataset("exposome", table="serum+urine")

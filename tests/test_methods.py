@@ -4,10 +4,8 @@ errors, and scikit-learn's estimator checks."""
 from __future__ import annotations
 
 import json
-import os
 import pickle
 import warnings
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -17,7 +15,7 @@ from sklearn.cluster import Birch, MiniBatchKMeans
 from sklearn.decomposition import PCA
 from sklearn.manifold import TSNE
 
-from conftest import for_sklearn_checks, make_blobs32, tiny_autoencoder
+from conftest import exposome_or_skip, for_sklearn_checks, make_blobs32, tiny_autoencoder
 from deepclust.methods import N2D, AutoencoderClustering, AutoencoderEmbedding, load_model
 from deepclust.methods import _clusterers
 
@@ -611,10 +609,8 @@ def test_full_gmm_fits_the_wide_exposures_table():
     from deepclust.methods import build_method
     from deepclust.runs.data import plan_preprocessing
 
-    folder = os.environ.get("DEEPCLUST_DATA")  # conftest sets it where ../shared/data exists
-    if not folder or not (Path(folder) / "exposome" / "exposome.csv").is_file():
-        pytest.skip("needs DEEPCLUST_DATA (../shared/data) with the exposome tables")
-    data = load_dataset("exposome", table="exposures", data_dir=folder)
+    exposome_or_skip("exposome.csv")
+    data = load_dataset("exposome", table="exposures")
     X = plan_preprocessing(data, "auto", []).fit_transform(data)
     with pytest.warns(UserWarning, match="fitted with reg_covar=1e-05"):
         model = build_method("gmm", 6, 0).fit(X)
