@@ -61,9 +61,9 @@ def test_steps_option_and_epochs_and_steps_together():
         AutoencoderEmbedding(epochs=2, steps=3).fit(_rows())
 
 
-def test_auto_widths_follow_the_number_of_features_and_survive_save_load(tmp_path):
+def test_auto_widths_follow_the_data_and_survive_save_load(tmp_path):
     emb = VAEEmbedding(latent_dim=2, epochs=1, random_state=0).fit(_rows(d=6))
-    assert emb._arch["hidden_dims"] == list(default_hidden_dims(6)) == [256, 256, 512]
+    assert emb._arch["hidden_dims"] == list(default_hidden_dims(6, len(_rows(d=6)))) == [32, 32, 128]
     back = VAEEmbedding.load(emb.save(tmp_path / "m"))
     assert back.training_ == emb.training_
     np.testing.assert_array_equal(back.transform(_rows(d=6)), emb.transform(_rows(d=6)))

@@ -185,3 +185,22 @@ def test_commit_override_for_a_tree_without_git(monkeypatch):
     assert git_commit() == "0123abc"
     monkeypatch.delenv("DEEPCLUST_COMMIT")
     assert git_commit() != "0123abc"
+
+
+def test_table_option_picks_an_exposome_table_and_explain_reloads_it(tmp_path, capsys):
+    from conftest import exposome_or_skip
+
+    exposome_or_skip("exposome.csv", "covariates.csv")
+    out = tmp_path / "run"
+    assert run_cli("fit", "--data", "exposome", "--table", "exposures", "--method", "kmeans", "--out", out, "--quiet") == 0
+    doc = json.loads((out / "metrics.json").read_text())
+    assert doc["n_features"] == 222 and doc["data"]["options"] == {"table": "exposures"}
+    assert doc["metrics"]["acc"] > 0.9  # the cohorts are plain in the exposures (k-means ~0.995)
+    assert run_cli("explain", out, "--top", 3) == 0  # reloads the exposures table from metrics.json
+    assert len(pd.read_csv(out / "explain" / "features.csv")["feature"].unique()) > 3
+
+
+def test_table_option_on_other_data_exits_2_with_one_line(capsys):
+    assert run_cli("fit", "--data", "digits", "--table", "exposures", "--method", "kmeans", "--quiet") == 2
+    err = capsys.readouterr().err.strip()
+    assert "\n" not in err and "table" in err

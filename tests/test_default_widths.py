@@ -42,4 +42,21 @@ def test_deep_method_fits_with_the_default_widths(name):
     assert est.labels_.shape == (64,)
     widths = _widths(est)
     if widths is not None:
-        assert widths == list(default_hidden_dims(8)), widths
+        assert widths == list(default_hidden_dims(8, 64)) == [32, 32, 128], widths  # 64 rows: the few-rows floor
+
+
+def test_width_rule_caps_the_network_for_few_rows_and_keeps_decs_for_many():
+    # DEC's network from ~8,000 rows of 784 (or 256) features, as without n_samples
+    assert default_hidden_dims(784, 70_000) == default_hidden_dims(784) == (500, 500, 2000)
+    assert default_hidden_dims(256, 9_298) == (500, 500, 2000)
+    # few rows: width n_samples // 16 (at least 32), last layer 4x it, never above the feature rule
+    assert default_hidden_dims(222, 1_152) == (72, 72, 288)
+    assert default_hidden_dims(64, 1_797) == (112, 112, 448)
+    assert default_hidden_dims(4, 150) == (32, 32, 128)
+    assert default_hidden_dims(8, 6_000) == (256, 256, 512)  # the cap (375) is above the feature rule's 256
+    for n in (2, 500, 5_000, 50_000):
+        w = default_hidden_dims(100, n)
+        assert w[0] == w[1] <= default_hidden_dims(100)[0] and w[2] <= default_hidden_dims(100)[2]
+        assert default_hidden_dims(100, n) <= default_hidden_dims(100, 2 * n)  # never narrower with more rows
+    with pytest.raises(ValueError, match="n_samples"):
+        default_hidden_dims(10, 0)

@@ -193,7 +193,7 @@ def test_contrastive_embedding_auto_widths_on_a_table(blobs):
     # hidden_dims="auto" (the default) is the width rule of nn.sizing, as for the autoencoders
     X, _, _ = blobs
     model = ContrastiveEmbedding(latent_dim=3, projection_dims=(8,), epochs=1, batch_size=64, precision="float32", device="cpu", random_state=0).fit(X)
-    assert model._arch["type"] == "mlp" and model._arch["hidden_dims"] == list(default_hidden_dims(D))
+    assert model._arch["type"] == "mlp" and model._arch["hidden_dims"] == list(default_hidden_dims(D, len(X)))
 
 
 def _modules(model):

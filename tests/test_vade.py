@@ -438,7 +438,7 @@ def test_vade_with_the_default_widths_builds_its_vae_from_the_resolved_ones(tmp_
     vade = VaDE(3, embedding=AutoencoderEmbedding(latent_dim=2, steps=3, recon="bce"), epochs=1, random_state=0).fit(X)
     from deepclust.nn.sizing import default_hidden_dims
 
-    assert vade.embedding_._arch["hidden_dims"] == list(default_hidden_dims(8)) == [256, 256, 512]
+    assert vade.embedding_._arch["hidden_dims"] == list(default_hidden_dims(8, 60)) == [32, 32, 128]
     back = VaDE.load(vade.save(tmp_path / "m"))
     np.testing.assert_array_equal(back.predict(X), vade.predict(X))
 

@@ -78,6 +78,7 @@ def _names_arg(text: str) -> list[str]:
 def _data_args(p: argparse.ArgumentParser, *, required: bool) -> None:
     p.add_argument("--data", default=None if required else "digits", required=required, help="dataset name (see 'deepclust datasets'), a file (CSV, TSV, parquet, npy, npz, h5ad; image stacks in npy/npz) or a folder of PNG/JPEG images (default: digits)")
     p.add_argument("--subset", default="all", choices=["all", "train", "test"], help="split of a benchmark dataset")
+    p.add_argument("--table", default=None, help="exposome: which table (serum, the default; urine, proteome, exposures, serum+urine)")
     p.add_argument("--data-dir", default=None, help="folder holding the benchmark files (default: $DEEPCLUST_DATA, else a cache folder)")
     p.add_argument("--label-column", default=None, help="column of a table holding reference labels (used only for scoring)")
     p.add_argument("--id-column", default=None, help="column of a table holding sample IDs")
@@ -155,6 +156,7 @@ def _add_explain(sub) -> None:
     ex.add_argument("--transpose", action="store_true")
     ex.add_argument("--layer", default=None)
     ex.add_argument("--obsm", default=None)
+    ex.add_argument("--table", default=None, help="exposome: which table (default: as recorded in the run's metrics.json)")
     ex.add_argument("--covariates", action="append", default=[], metavar="FILE", help="extra covariate table (CSV/TSV, samples in rows), joined on sample ID; repeatable")
     ex.add_argument("--covariate-id-column", default=None, help="ID column of the covariate tables (default: 'ID' if present, else the first column)")
     ex.add_argument("--drop-covariates", type=_names_arg, default=[], help="comma-separated covariates to leave out")
@@ -220,7 +222,7 @@ def _load(args):
     table = {k: v for k, v in (("label_column", args.label_column), ("id_column", args.id_column)) if v is not None}
     if args.transpose:
         table["transpose"] = True
-    for key in ("layer", "obsm"):
+    for key in ("layer", "obsm", "table"):
         if getattr(args, key, None) is not None:
             table[key] = getattr(args, key)
     if _reads_missing(args) and Path(args.data).suffix:
@@ -249,7 +251,7 @@ def _data_source(args) -> dict:
     data = args.data
     if os.path.exists(str(data)):
         data = os.path.abspath(str(data))
-    opts = {k: getattr(args, k, None) for k in ("label_column", "id_column", "layer", "obsm")}
+    opts = {k: getattr(args, k, None) for k in ("label_column", "id_column", "layer", "obsm", "table")}
     opts = {k: v for k, v in opts.items() if v is not None}
     if getattr(args, "transpose", False):
         opts["transpose"] = True
@@ -377,7 +379,7 @@ def _cmd_explain(args) -> int:
     ex, folder = explain_run(
         args.run, data=args.data, subset=args.subset, data_dir=args.data_dir,
         options={k: v for k, v in {"label_column": args.label_column, "id_column": args.id_column, "layer": args.layer,
-                                   "obsm": args.obsm, "transpose": args.transpose or None}.items() if v is not None},
+                                   "obsm": args.obsm, "table": args.table, "transpose": args.transpose or None}.items() if v is not None},
         covariate_files=args.covariates, covariate_id_column=args.covariate_id_column, drop=args.drop_covariates,
         categorical=args.categorical, numeric=args.numeric, n_top=args.top, out=args.out,
     )

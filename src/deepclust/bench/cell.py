@@ -95,6 +95,8 @@ def shared_pretraining(estimator, X, seed: int, cache_dir: str, dataset_key: str
     estimator._start_fit(X)  # validates X and resolves what depends on the data (VaDE's likelihood), as fit does first
     embedding = estimator._embedding_to_fit()  # as the estimator's own fit would pretrain it (VaDE sets its likelihood)
     settings = {k: v for k, v in embedding.get_params().items() if k not in ("verbose", "random_state")}
+    if hasattr(embedding, "_hidden_dims"):  # the widths "auto" resolves to here, so a changed width rule misses the cache
+        settings["hidden_dims"] = [int(w) for w in embedding._hidden_dims(X.shape[1], X.shape[0])]
     key = hashlib.sha256(json.dumps([type(embedding).__name__, settings], sort_keys=True, default=str).encode()).hexdigest()[:12]
     folder = Path(cache_dir) / f"{dataset_key}-seed{seed}-{key}"
     timing = folder.with_name(folder.name + ".json")

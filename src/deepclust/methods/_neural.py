@@ -8,7 +8,7 @@ on disk where the method can), and saves and loads (JSON architecture + safetens
 :mod:`deepclust.methods._persist`). A subclass names its module and its defaults:
 
 - ``_build(arch)``: the network of a savable architecture (the MLP or a spec);
-- ``_architecture(n_features)``: what to save about the network, and the user's own module;
+- ``_architecture(n_features, n_samples)``: what to save about the network, and the user's own module;
 - ``_loss(module, x, ctx)``: the named loss terms of one batch, from the module's ``loss``;
 - ``_codes(module, x)``: what ``transform`` returns.
 
@@ -169,12 +169,13 @@ class NeuralEmbedding(SavableMixin, Float32OutputMixin, TransformerMixin, BaseEs
     _glorot_init = True  # DEC's initialisation of the networks built here
 
     # -- hooks ----------------------------------------------------------------------------------
-    def _architecture(self, n_features: int) -> tuple[dict, nn.Module | None]:
-        return network_architecture(self.network, n_features, hidden_dims=self._hidden_dims(n_features), latent_dim=self.latent_dim)
+    def _architecture(self, n_features: int, n_samples: int | None = None) -> tuple[dict, nn.Module | None]:
+        return network_architecture(self.network, n_features, hidden_dims=self._hidden_dims(n_features, n_samples), latent_dim=self.latent_dim)
 
-    def _hidden_dims(self, n_features: int):
-        """The MLP's widths: as given, or the rule of :func:`deepclust.nn.sizing.default_hidden_dims`."""
-        return default_hidden_dims(n_features) if _is_auto(self.hidden_dims) else self.hidden_dims
+    def _hidden_dims(self, n_features: int, n_samples: int | None = None):
+        """The MLP's widths: as given, or the rule of :func:`deepclust.nn.sizing.default_hidden_dims`
+        for data of ``n_samples`` rows (None: the rule for any number of rows)."""
+        return default_hidden_dims(n_features, n_samples) if _is_auto(self.hidden_dims) else self.hidden_dims
 
     @staticmethod
     def _build(arch: dict) -> nn.Module:  # pragma: no cover - every subclass overrides
@@ -252,7 +253,7 @@ class NeuralEmbedding(SavableMixin, Float32OutputMixin, TransformerMixin, BaseEs
         autocast = resolve_precision(self.precision, device)
         rng = seed_stream(self.random_state)
         seed = draw_seed(rng)
-        arch, user_module = self._architecture(X.shape[1])
+        arch, user_module = self._architecture(X.shape[1], X.shape[0])
         with torch_seeded(seed, device) as gen:  # also seeds layer construction and the VAE's noise
             net = self._network(arch, user_module, gen, device)
             Xt = None if isinstance(X, DiskArray) else to_tensor(X, device)

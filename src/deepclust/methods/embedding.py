@@ -36,8 +36,9 @@ class AutoencoderEmbedding(ReconstructionMixin, NeuralEmbedding):
         Size of the embedding.
     hidden_dims : sequence of int or "auto", default="auto"
         Widths of the encoder's hidden layers; the decoder mirrors them. "auto" sizes them by
-        the number of features (:func:`deepclust.nn.sizing.default_hidden_dims`): DEC's
-        500-500-2000 from 250 features up, 256-256-512 for 64 features or fewer.
+        the number of features and of rows (:func:`deepclust.nn.sizing.default_hidden_dims`):
+        DEC's 500-500-2000 from 250 features and ~8,000 rows up, 256-256-512 for 64 features or
+        fewer, at most n_samples/16 wide (never below 32) for few rows.
     network : dict, str, os.PathLike, Autoencoder, (nn.Module, nn.Module) or None, default=None
         The network, when not the MLP above (``latent_dim`` and ``hidden_dims`` are then
         ignored):
@@ -147,9 +148,9 @@ class AutoencoderEmbedding(ReconstructionMixin, NeuralEmbedding):
         if self._output() == "bernoulli":
             check_recon("bce", _value_range(X))  # Bernoulli targets must lie in [0, 1]
 
-    def _architecture(self, n_features: int):
+    def _architecture(self, n_features: int, n_samples: int | None = None):
         """The network record, with its likelihood (``"output"``), so a loaded model knows it."""
-        arch, module = super()._architecture(n_features)
+        arch, module = super()._architecture(n_features, n_samples)
         return {**arch, "output": self._output()}, module
 
     def _adopt(self, module, arch: dict):

@@ -171,11 +171,11 @@ class ContrastiveEmbedding(NeuralEmbedding):
     def _check_data(self, X) -> None:
         make_augment(self.augment, self._input_shape(X.shape[1]))  # a bad shape or option fails before training
 
-    def _architecture(self, n_features: int) -> tuple[dict, nn.Module | None]:
+    def _architecture(self, n_features: int, n_samples: int | None = None) -> tuple[dict, nn.Module | None]:
         network, shape = self.network, self._input_shape(n_features)
         if network is None and shape is not None and _is_auto(self.hidden_dims):  # images: nn.sizing's conv encoder
             network = default_conv_spec(shape, self.latent_dim, batch_norm=self.batch_norm)
-        arch, encoder = network_architecture(network, n_features, hidden_dims=self._hidden_dims(n_features), latent_dim=self.latent_dim, encoder_only=True)
+        arch, encoder = network_architecture(network, n_features, hidden_dims=self._hidden_dims(n_features, n_samples), latent_dim=self.latent_dim, encoder_only=True)
         if arch["type"] == "mlp":
             arch["batch_norm"] = bool(self.batch_norm)
         return {**arch, "projection_dims": [int(d) for d in self.projection_dims]}, encoder

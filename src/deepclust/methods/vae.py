@@ -108,10 +108,10 @@ class VAEEmbedding(ReconstructionMixin, NeuralEmbedding):
     def _check_data(self, X) -> None:
         check_recon(self.recon, X)
 
-    def _architecture(self, n_features: int) -> tuple[dict, VAE | None]:
+    def _architecture(self, n_features: int, n_samples: int | None = None) -> tuple[dict, VAE | None]:
         """What to save about the network (types ``mlp-vae``, ``spec-vae``, ``module-vae``), and
         the VAE made from the user's own modules if any."""
-        arch, module = super()._architecture(n_features)
+        arch, module = super()._architecture(n_features, n_samples)
         output = "bernoulli" if self.recon == "bce" else "linear"
         arch = {**arch, "type": f"{arch['type']}-vae", "output": output}
         return arch, None if module is None else vae_from_autoencoder(module, output=output)

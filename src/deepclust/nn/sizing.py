@@ -20,6 +20,29 @@ numbers in benchmarks/NOTES_defaults.md):
 which is DEC's network from d = 250 features up (USPS's 256, MNIST's 784, omics panels of
 hundreds or thousands of features) and ``256-256-512`` for d <= 64.
 
+**Few rows.** The widths above read the features only: a 1,152-row table of 222 features got
+DEC's network (2.5 M weights for 256 k values) and N2D lost children to UMAP + GMM there in 10x
+the time. With ``n_samples`` known (every ``fit`` passes it), the width is capped:
+
+    w = min(w, max(n_samples // 16, 32)), and then (w, w, min(4 w, v))
+
+measured with ``benchmarks/diagnostics/n2d_widths.py`` (N2D, CLI defaults but the widths, seeds
+0-2, ACC mean; ``benchmarks/results/n2d_widths.jsonl``, NOTES_defaults.md), first on tables the
+suite does not hold, where the choice was made:
+
+    data (rows x features)        32-32-128  64-64-256  128-128-512  the feature rule   UMAP + GMM
+    iris (150 x 4)                  0.871      0.818      0.747       0.753 (256)        0.671
+    wine (178 x 13)                 0.805      0.942      0.886       0.854 (256)        0.933
+    breast cancer (569 x 30)        0.745      0.651      0.690       0.683 (256)        0.937
+    MNIST-train 1,152 as a table    0.616        -        0.541       0.579 (500), 545 s  0.558  (seed 0)
+
+then on the suite's rows, held out for it: exposures (1,152 x 222) 0.993 / 0.988 / 0.982 /
+0.978 (500), digits (1,797 x 64) - / 0.886 / 0.870 / 0.886 (256), at a third to a tenth of the
+time. Narrow networks are never worse on the mean at these sizes and the floor of 32 is what the
+held-out tables choose; the slope (1/16) is not fixed by them (they are all below 1,200 rows):
+it is chosen so that from ~8,000 rows (USPS, MNIST-test, MNIST-70k, where DEC's network was
+measured at the papers' accuracy) nothing changes.
+
 **Image encoder** (:func:`default_conv_spec`, the contrastive embeddings' default on images).
 An MLP must learn every shifted copy of a stroke, while SimCLR's views are crops and shifts, which
 a convolution is built to be indifferent to. The rule is the small encoder of the deep-clustering
@@ -50,23 +73,34 @@ Chen, Kornblith, Norouzi & Hinton (2020), SimCLR, ICML.
 from __future__ import annotations
 
 MIN_WIDTH, MAX_WIDTH, MAX_LAST = 256, 500, 2000
+ROWS_PER_UNIT, MIN_SMALL_WIDTH = 16, 32  # few rows: width at most n_samples / 16, never below 32
 CONV_WIDTHS, MAX_CONV_WIDTH = (32, 64, 128), 256  # the stride-2 stages of the image encoder
 MAX_LAST_MAP = 8  # pixels on the longer side of the last map, from 64-pixel images up
 
 
-def default_hidden_dims(n_features: int) -> tuple[int, int, int]:
+def default_hidden_dims(n_features: int, n_samples: int | None = None) -> tuple[int, int, int]:
     """Hidden widths of the encoder for ``n_features`` inputs (the decoder mirrors them).
+
+    ``n_samples``: the number of training rows (None: the rule for any number of rows).
 
     Examples
     --------
     >>> default_hidden_dims(784), default_hidden_dims(64), default_hidden_dims(100)
     ((500, 500, 2000), (256, 256, 512), (400, 400, 800))
+    >>> default_hidden_dims(784, 70_000), default_hidden_dims(64, 1797), default_hidden_dims(222, 1152)
+    ((500, 500, 2000), (112, 112, 448), (72, 72, 288))
     """
     d = int(n_features)
     if d < 1:
         raise ValueError(f"n_features must be >= 1, got {n_features!r}")
     width = min(max(4 * d, MIN_WIDTH), MAX_WIDTH)
     last = min(max(8 * d, 2 * MIN_WIDTH), MAX_LAST)
+    if n_samples is not None:
+        if int(n_samples) < 1:
+            raise ValueError(f"n_samples must be >= 1, got {n_samples!r}")
+        cap = max(int(n_samples) // ROWS_PER_UNIT, MIN_SMALL_WIDTH)
+        if cap < width:  # few rows: the narrow network, shaped as measured (w-w-4w)
+            width, last = cap, min(4 * cap, last)
     return width, width, last
 
 
