@@ -219,12 +219,7 @@ def build_parser() -> argparse.ArgumentParser:
 def _load(args):
     from deepclust.datasets import load_dataset
 
-    table = {k: v for k, v in (("label_column", args.label_column), ("id_column", args.id_column)) if v is not None}
-    if args.transpose:
-        table["transpose"] = True
-    for key in ("layer", "obsm", "table"):
-        if getattr(args, key, None) is not None:
-            table[key] = getattr(args, key)
+    table = _source_options(args)
     if _reads_missing(args) and Path(args.data).suffix:
         table["allow_missing"] = True  # a file whose holes the preprocessing fills
     data = load_dataset(args.data, subset=args.subset, data_dir=args.data_dir, **table)
@@ -251,11 +246,16 @@ def _data_source(args) -> dict:
     data = args.data
     if os.path.exists(str(data)):
         data = os.path.abspath(str(data))
+    return {"data": data, "subset": args.subset, "data_dir": args.data_dir, "options": _source_options(args)}
+
+
+def _source_options(args) -> dict:
+    """The loader options given on the command line (label/ID columns, .h5ad layer or obsm,
+    exposome table, transpose): for loading, for metrics.json, and for explain's reload."""
     opts = {k: getattr(args, k, None) for k in ("label_column", "id_column", "layer", "obsm", "table")}
-    opts = {k: v for k, v in opts.items() if v is not None}
     if getattr(args, "transpose", False):
         opts["transpose"] = True
-    return {"data": data, "subset": args.subset, "data_dir": args.data_dir, "options": opts}
+    return {k: v for k, v in opts.items() if v is not None}
 
 
 def _print_metrics(metrics: dict) -> None:
@@ -378,8 +378,7 @@ def _cmd_explain(args) -> int:
 
     ex, folder = explain_run(
         args.run, data=args.data, subset=args.subset, data_dir=args.data_dir,
-        options={k: v for k, v in {"label_column": args.label_column, "id_column": args.id_column, "layer": args.layer,
-                                   "obsm": args.obsm, "table": args.table, "transpose": args.transpose or None}.items() if v is not None},
+        options=_source_options(args),
         covariate_files=args.covariates, covariate_id_column=args.covariate_id_column, drop=args.drop_covariates,
         categorical=args.categorical, numeric=args.numeric, n_top=args.top, out=args.out,
     )
