@@ -203,4 +203,4 @@ def test_table_option_picks_an_exposome_table_and_explain_reloads_it(tmp_path, c
 def test_table_option_on_other_data_exits_2_with_one_line(capsys):
     assert run_cli("fit", "--data", "digits", "--table", "exposures", "--method", "kmeans", "--quiet") == 2
     err = capsys.readouterr().err.strip()
-    assert "\n" not in err and "table" in err
+    assert "\n" not in err and "table is for the exposome's tables" in err and "load_table" not in err

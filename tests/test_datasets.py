@@ -379,3 +379,10 @@ def test_csv_values_at_the_float32_limit_round_trip(tmp_path):
     X = np.array([[np.finfo(np.float32).max, -np.finfo(np.float32).max], [1e-45, 3.4028233e38]], dtype=np.float32)
     pd.DataFrame(X.astype(np.float64), columns=["a", "b"]).to_csv(tmp_path / "x.csv", index=False)
     np.testing.assert_array_equal(load_table(tmp_path / "x.csv").X, X)
+
+
+def test_registered_dataset_names_what_each_refused_argument_is_for():
+    with pytest.raises(ValueError, match=r"\['sep'\]: sep is for data files \(load_table\)$"):
+        load_dataset("digits", sep=";")
+    with pytest.raises(ValueError, match=r"table is for the exposome's tables; label_column is for data files"):
+        load_dataset("digits", table="exposures", label_column="y")

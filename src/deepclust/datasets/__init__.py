@@ -196,9 +196,10 @@ def _load_registered(key: str, *, subset: str, data_dir, kwargs: dict[str, Any])
     allowed = {"table"} if key == "exposome" else set()
     extra = sorted(set(kwargs) - allowed)
     if extra:
-        raise ValueError(
-            f"dataset {key!r} does not take the arguments {extra}; those are for load_table on files"
-        )
+        table = ["table is for the exposome's tables"] if "table" in extra else []
+        files = [a for a in extra if a != "table"]
+        why = "; ".join(table + ([f"{', '.join(files)} {'is' if len(files) == 1 else 'are'} for data files (load_table)"] if files else []))
+        raise ValueError(f"dataset {key!r} does not take the arguments {extra}: {why}")
     if entry.fixed_subset is not None:
         if subset not in ("all", entry.fixed_subset):
             raise ValueError(f"dataset {key!r} is the {entry.fixed_subset!r} split; got subset={subset!r}")
