@@ -10,7 +10,7 @@ checked on the suite's rows:
 - ``sk:wine``, ``sk:breast_cancer``, ``sk:iris``: scikit-learn's bundled tables (no download);
 - ``mnist-train:N``: the first N images of MNIST's training split as a plain table of 784
   pixel columns (what a CSV export is: no image shape, so ``scale="auto"`` standardises it);
-- any registered dataset, or ``exposome:TABLE``.
+- any registered dataset, or ``exposome:TABLE`` (the loaders: ``heldout.py``).
 
 Each run is ``build_method("n2d", k, seed, hidden_dims=...)`` as a bench cell builds it (step
 budget, seeds from N2D's stream), on the data as ``scale="auto"`` prepares it; ``umap-gmm`` on
@@ -26,26 +26,11 @@ import time
 
 import numpy as np
 
-from deepclust.datasets import Dataset, load_dataset
 from deepclust.methods import build_method
 from deepclust.metrics import evaluate
 from deepclust.nn.sizing import default_hidden_dims
 from deepclust.runs.data import plan_preprocessing
-
-
-def load(spec: str) -> Dataset:
-    name, _, arg = spec.partition(":")
-    if name == "sk":
-        import sklearn.datasets
-
-        bunch = getattr(sklearn.datasets, f"load_{arg}")()
-        X = np.asarray(bunch.data, dtype=np.float32)
-        return Dataset(spec, X, np.asarray(bunch.target), [str(f) for f in bunch.feature_names], np.arange(len(X)).astype(str).astype(object))
-    if name == "mnist-train":
-        full = load_dataset("mnist", subset="train")
-        n = int(arg)
-        return Dataset(spec, full.X[:n], full.y[:n], list(full.feature_names), full.sample_ids[:n])
-    return load_dataset(name, **({"table": arg} if arg else {}))
+from heldout import load  # the script's folder is on sys.path (mnist-train:N as a plain table here)
 
 
 def n_weights(dims) -> int:
@@ -60,7 +45,7 @@ def main() -> None:
     ap.add_argument("--seeds", nargs="+", type=int, default=[0])
     ap.add_argument("--no-baseline", action="store_true")
     args = ap.parse_args()
-    data = load(args.data)
+    data = load(args.data, as_table=True)
     X = plan_preprocessing(data, "auto", []).fit_transform(data)
     n, d = X.shape
     k = len(np.unique(data.y))

@@ -21,15 +21,14 @@ import json
 import time
 
 import numpy as np
-import torch
 from sklearn.mixture import GaussianMixture
 
 from deepclust.bench._results import cpu_description, git_commit
-from deepclust.datasets import Dataset, load_dataset
 from deepclust.heads.gmm_prior import GMMPrior
 from deepclust.methods import build_method
 from deepclust.metrics import cluster_accuracy
 from deepclust.runs.data import plan_preprocessing
+from heldout import load  # the script's folder is on sys.path
 
 p = argparse.ArgumentParser()
 p.add_argument("names", nargs="+", help="registered dataset, or exposome:TABLE")
@@ -37,20 +36,6 @@ p.add_argument("--seeds", type=int, nargs="+", default=[0])
 p.add_argument("--n-init", type=int, default=None, help="diagonal-GMM starts of the prior (default: VaDE's own)")
 p.add_argument("--out", default=None)
 a = p.parse_args()
-
-
-def load(spec: str) -> Dataset:
-    name, _, arg = spec.partition(":")
-    if name == "sk":
-        import sklearn.datasets
-
-        bunch = getattr(sklearn.datasets, f"load_{arg}")()
-        X = np.asarray(bunch.data, dtype=np.float32)
-        return Dataset(spec, X, np.asarray(bunch.target), [str(f) for f in bunch.feature_names], np.arange(len(X)).astype(str).astype(object))
-    if name == "mnist-train":
-        full, n = load_dataset("mnist", subset="train"), int(arg)
-        return Dataset(spec, full.X[:n], full.y[:n], list(full.feature_names), full.sample_ids[:n], image_shape=full.image_shape, kind=full.kind)
-    return load_dataset(name, **({"table": arg} if arg else {}))
 
 
 captured = {}

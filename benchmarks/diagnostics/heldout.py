@@ -1,0 +1,28 @@
+"""Held-out data for choosing defaults: data that no suite row is made of, by a short name.
+
+- ``sk:wine``, ``sk:breast_cancer``, ``sk:iris``: scikit-learn's bundled tables (no download);
+- ``mnist-train:N``: the first N images of MNIST's training split, as images (what an image
+  file gives) or, with ``as_table=True``, as a plain table of 784 pixel columns (what a CSV
+  export gives: no image shape, so ``scale="auto"`` standardises it);
+- any other name: :func:`deepclust.datasets.load_dataset` (``exposome:TABLE`` for a table).
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from deepclust.datasets import Dataset, load_dataset
+
+
+def load(spec: str, *, as_table: bool = False) -> Dataset:
+    name, _, arg = spec.partition(":")
+    if name == "sk":
+        import sklearn.datasets
+
+        bunch = getattr(sklearn.datasets, f"load_{arg}")()
+        X = np.asarray(bunch.data, dtype=np.float32)
+        return Dataset(spec, X, np.asarray(bunch.target), [str(f) for f in bunch.feature_names], np.arange(len(X)).astype(str).astype(object))
+    if name == "mnist-train":
+        full, n = load_dataset("mnist", subset="train"), int(arg)
+        image = {} if as_table else {"image_shape": full.image_shape, "kind": full.kind}
+        return Dataset(spec, full.X[:n], full.y[:n], list(full.feature_names), full.sample_ids[:n], **image)
+    return load_dataset(name, **({"table": arg} if arg else {}))
