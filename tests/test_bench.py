@@ -206,6 +206,18 @@ def test_internal_metrics_are_recorded_beside_the_results(tmp_path, blobs_csv):
     assert not (tmp_path / "plain_internal.csv").exists()
 
 
+def test_a_deep_cell_records_its_start_and_stop_beside_the_results(tmp_path, blobs_csv):
+    emb = {"embedding": {"hidden_dims": [16], "latent_dim": 2, "epochs": 3, "precision": "float32", "device": "cpu"}}
+    cfg = {**_config(tmp_path, blobs_csv, [{"name": "kmeans"}, {"name": "dec", "params": {**emb, "max_iter": 20}}]), "seeds": [0]}
+    run(cfg, command="test")
+    rows = pd.read_csv(tmp_path / "res_training.csv")
+    assert list(rows["method"]) == ["dec"]  # k-means has no start to record
+    row = rows.iloc[0]
+    assert 0 < row["start_acc"] <= 1 and 0 < row["steps"] <= 20 and isinstance(row["stop_reason"], str) and row["stop_reason"]
+    result = pd.read_csv(tmp_path / "res.csv").set_index("method").loc["dec"]
+    assert row["commit"] == result["commit"]
+
+
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="prctl(PR_SET_PDEATHSIG) is Linux-only")
 def test_a_cell_process_dies_with_its_bench_process():
     """A bench killed by SIGKILL must not leave its cell training on as an orphan."""

@@ -124,6 +124,7 @@ def test_save_load_round_trip(fitted, blobs, tmp_path, name):
     np.testing.assert_array_equal(loaded.labels_, model.labels_)
     np.testing.assert_array_equal(loaded.cluster_centers_, model.cluster_centers_)
     assert loaded.history_ == model.history_ and loaded.n_iter_ == model.n_iter_
+    np.testing.assert_array_equal(loaded.init_labels_, model.init_labels_)
     for key, v in model.head_.state_dict().items():  # DCN's counts too
         torch.testing.assert_close(loaded.head_.state_dict()[key], v)
 
@@ -242,6 +243,7 @@ def test_dec_saved_before_the_redesign_loads_and_predicts_the_same():
     np.testing.assert_array_equal(model.predict(ref["X"]), ref["labels"])
     np.testing.assert_allclose(model.transform(ref["X"]), ref["Z"], rtol=1e-6, atol=1e-6)
     np.testing.assert_allclose(model.predict_proba(ref["X"]), ref["proba"], rtol=1e-5, atol=1e-6)
+    assert not hasattr(model, "init_labels_")  # not saved then: absent, not made up
 
 
 def test_idec_and_dcn_refuse_a_bernoulli_autoencoder_dec_takes_it(blobs):
@@ -252,3 +254,14 @@ def test_idec_and_dcn_refuse_a_bernoulli_autoencoder_dec_takes_it(blobs):
         with pytest.raises(ValueError, match=r"Bernoulli logits \(recon='bce'\)"):
             cls(K, embedding=bern, random_state=0).fit(Xb)
     assert DEC(K, embedding=bern, max_iter=5, random_state=0).fit(Xb).labels_.shape == (N,)  # DEC drops the decoder
+
+
+@pytest.mark.parametrize("name", METHODS)
+def test_init_labels_are_the_heads_start_on_the_codes(fitted, blobs, name):
+    from deepclust.metrics import cluster_accuracy
+
+    X, y = blobs
+    model = fitted[name]
+    assert model.init_labels_.shape == (X.shape[0],) and set(np.unique(model.init_labels_)) <= set(range(K))
+    assert cluster_accuracy(y, model.init_labels_) > 0.9  # k-means on the pretrained codes of separated blobs
+    assert np.mean(model.init_labels_ == model.labels_) > 0.5  # the head's ids carry over: fine-tuning starts there

@@ -262,6 +262,13 @@ def test_bf16_autocast_on_cpu_runs_and_logs_float_losses():
 
 
 # --- stopping mid-epoch -------------------------------------------------------------------
+def test_max_steps_reached_at_an_epochs_end_is_the_stop_reason():
+    x, y = torch.arange(12.0).reshape(12, 1), torch.zeros(12, 1)
+    state = _fit(nn.Linear(1, 1), (x, y), epochs=2, batch_size=4, max_steps=6)  # 3 steps an epoch: the budget ends with epoch 1
+    assert state.step == 6 and state.stop_reason == "reached max_steps=6"
+    assert _fit(nn.Linear(1, 1), (x, y), epochs=2, batch_size=4, max_steps=7).stop_reason is None  # the epochs ran out first
+
+
 def test_max_steps_stops_mid_epoch_and_logs_the_batches_run():
     x, y = torch.arange(10.0).reshape(10, 1), torch.zeros(10, 1)
     rec = Recorder()

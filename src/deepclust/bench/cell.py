@@ -59,6 +59,11 @@ def run_cell(spec: dict) -> dict:
         space = np.asarray(estimator.transform(X)) if hasattr(estimator, "transform") else X
         m = evaluate(np.asarray(labels), X=space)
         internal = {"space_dims": int(space.shape[1]), **{k: m[k] for k in ("silhouette", "davies_bouldin", "calinski_harabasz")}}
+    training = None
+    if getattr(estimator, "init_labels_", None) is not None:  # a deep model's start: how much of the row is it
+        start = evaluate(np.asarray(estimator.init_labels_), y_true=data.y)
+        training = {"start_acc": start["acc"], "start_nmi": start["nmi"], "start_ari": start["ari"],
+                    "steps": int(estimator.n_iter_), "stop_reason": estimator.stop_reason_ or ""}
     device = getattr(getattr(estimator, "embedding_", None), "autoencoder_", None)
     device = str(next(device.parameters()).device) if device is not None else "cpu"
     return {
@@ -71,6 +76,7 @@ def run_cell(spec: dict) -> dict:
         "torch_device": device,
         **({"associations": associations} if associations else {}),
         **({"internal": internal} if internal else {}),
+        **({"training": training} if training else {}),
     }
 
 

@@ -24,12 +24,20 @@ ASSOCIATION_FIELDS = ("covariate", "role", "test", "statistic", "p_value", "effe
 ASSOCIATION_COLUMNS = ("dataset", "method", "seed", *ASSOCIATION_FIELDS, "commit")
 
 
+#: Per deep cell: the scores of the clustering its head started from (``init_labels_``), the
+#: optimiser steps of the clustering phase and why it stopped: how much of a row is its start.
+TRAINING_COLUMNS = ("dataset", "method", "seed", "start_acc", "start_nmi", "start_ari", "steps", "stop_reason", "commit")
 INTERNAL_COLUMNS = ("dataset", "method", "seed", "space_dims", "silhouette", "davies_bouldin", "calinski_harabasz", "commit")
 
 
 def internal_path(results: Path) -> Path:
     """``results/x.csv`` -> ``results/x_internal.csv``: internal metrics per cell (config ``internal_metrics = true``)."""
     return results.with_name(results.stem + "_internal.csv")
+
+
+def training_path(results: Path) -> Path:
+    """``results/x.csv`` -> ``results/x_training.csv``: each deep cell's start and stop (:data:`TRAINING_COLUMNS`)."""
+    return results.with_name(results.stem + "_training.csv")
 
 
 def associations_path(results: Path) -> Path:
@@ -154,6 +162,8 @@ def run(config, *, command: str | None = None, dry_run: bool = False,
         append_rows(cfg.results, [row], columns=HARNESS_COLUMNS)
         if out.get("internal"):  # beside the results, so their schema stays as it is
             append_rows(internal_path(cfg.results), [{"dataset": d.key, "method": m.key, "seed": seed, **out["internal"], "commit": row["commit"]}], columns=INTERNAL_COLUMNS)
+        if out.get("training"):
+            append_rows(training_path(cfg.results), [{"dataset": d.key, "method": m.key, "seed": seed, **out["training"], "commit": row["commit"]}], columns=TRAINING_COLUMNS)
         if out.get("associations"):  # a second file, so the results schema stays as it is
             keys = {"dataset": d.key, "method": m.key, "seed": seed, "commit": row["commit"]}
             append_rows(associations_path(cfg.results), [{**keys, **{c: a[c] for c in ASSOCIATION_FIELDS}} for a in out["associations"]], columns=ASSOCIATION_COLUMNS)

@@ -227,7 +227,8 @@ class DeepClusteringModel(EmbeddingClusterer):
         self.head_ = self._head_of(module).cpu().eval()
         self.n_features_in_ = X.shape[1]
         self.n_iter_ = int(state.step)
-        self.stop_reason_ = state.stop_reason
+        self.stop_reason_ = state.stop_reason or f"completed {state.epochs} epochs"
+        self.init_labels_ = init_labels.cpu().numpy().astype(np.int64)  # the head's start, for what fine-tuning changed
         pretrain_history = {f"pretrain_{key}": list(v) for key, v in getattr(emb, "history_", {}).items()}
         self.history_ = {**pretrain_history, **plain_history(state.history), **plain_history(phase.history)}
         self._set_fitted(self.embedding_.transform(X))
@@ -265,7 +266,7 @@ class DeepClusteringModel(EmbeddingClusterer):
             "stop_reason": self.stop_reason_,
             "history": self.history_,
         }
-        return meta, prefixed_head(self.head_)
+        return meta, {**prefixed_head(self.head_), "init_labels": self.init_labels_}
 
     def _restore_extra(self, meta, arrays):
         head = self._make_head(int(meta["n_clusters"]), int(meta["latent_dim"]))
@@ -274,6 +275,8 @@ class DeepClusteringModel(EmbeddingClusterer):
         self.n_iter_ = int(meta["n_iter"])
         self.stop_reason_ = meta.get("stop_reason")
         self.history_ = meta.get("history", {})
+        if "init_labels" in arrays:  # models saved before init_labels_ existed have none
+            self.init_labels_ = np.asarray(arrays["init_labels"], dtype=np.int64)
 
 
 def prefixed_head(head: nn.Module) -> dict[str, np.ndarray]:

@@ -105,6 +105,8 @@ class DCN(DeepClusteringModel):
         (the unweighted k-means term), ``seconds``, ``cluster_sizes`` (the K sizes),
         ``min_cluster_size``, ``n_empty_clusters``.
     n_iter_ : int
+    init_labels_ : ndarray of shape (n_samples,)
+        The k-means clustering of the pretrained codes the centroids started from.
     n_features_in_ : int
 
     Warns

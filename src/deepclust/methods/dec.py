@@ -122,8 +122,11 @@ class DEC(DeepClusteringModel):
         sizes), ``min_cluster_size``, ``n_empty_clusters``: per target update.
     n_iter_ : int
         Optimiser steps taken in the clustering phase.
-    stop_reason_ : str or None
-        Why the clustering phase ended (converged, or reached max_steps).
+    stop_reason_ : str
+        Why the clustering phase ended (converged, reached max_steps, or completed its epochs).
+    init_labels_ : ndarray of shape (n_samples,)
+        The clustering the head started from (k-means on the pretrained codes), so that what
+        fine-tuning changed can be measured (``labels_`` against it).
     n_features_in_ : int
 
     Warns

@@ -196,6 +196,9 @@ class VaDE(DeepClusteringModel):
         GMM initialisation), ``cluster_sizes``, ``min_cluster_size``, ``n_empty_clusters``.
     n_iter_ : int
         Optimiser steps of the VaDE phase.
+    init_labels_ : ndarray of shape (n_samples,)
+        The diagonal GMM's labels the prior started from (VaDE mostly keeps them:
+        ``benchmarks/NOTES_vade_dec.md`` section 7).
     n_features_in_ : int
 
     Raises

@@ -175,6 +175,8 @@ def fit_module(
         if bar is not None:
             bar.close()
         state.batch_index = None
+    if state.stop_reason is None and max_steps is not None and state.step >= max_steps:
+        state.stop_reason = f"reached max_steps={max_steps}"  # at an epoch's end: the next batch would have said so
     for cb in run.callbacks:
         cb.on_train_end(state)
     module.eval()
