@@ -238,6 +238,7 @@ def test_vade_recovers_blobs(fitted, blobs):
     assert len(h["loss"]) == 10 and all(np.isfinite(h["loss"]))
     assert len(h["cluster_sizes"]) == 10 and all(sum(s) == N for s in h["cluster_sizes"])
     assert h["lr"][0] == pytest.approx(2e-4) and "pretrain_loss" in h
+    assert cluster_accuracy(y, fitted.init_labels_) >= 0.9 and fitted.stop_reason_ == "completed 10 epochs"  # the GMM start it kept
 
 
 def test_vade_lr_step_decay_stops_at_the_floor(blobs):
