@@ -175,8 +175,6 @@ def fit_module(
         if bar is not None:
             bar.close()
         state.batch_index = None
-    if state.stop_reason is None and max_steps is not None and state.step >= max_steps:
-        state.stop_reason = f"reached max_steps={max_steps}"  # at an epoch's end: the next batch would have said so
     for cb in run.callbacks:
         cb.on_train_end(state)
     module.eval()
@@ -300,4 +298,6 @@ def _run_batches(run: _Run, state: TrainState) -> tuple[dict[str, torch.Tensor],
         for k, v in parts.items():
             v = v.detach().float() * w
             sums[k] = sums[k] + v if k in sums else v
+    if run.max_steps is not None and state.step >= run.max_steps and state.stop_reason is None:
+        state.stop_reason = f"reached max_steps={run.max_steps}"  # spent at the epoch's end: said here in case no epoch follows
     return sums, seen
