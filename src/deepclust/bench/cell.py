@@ -63,7 +63,7 @@ def run_cell(spec: dict) -> dict:
     if getattr(estimator, "init_labels_", None) is not None:  # a deep model's start: how much of the row is it
         start = evaluate(np.asarray(estimator.init_labels_), y_true=data.y)
         training = {"start_acc": start["acc"], "start_nmi": start["nmi"], "start_ari": start["ari"],
-                    "steps": int(estimator.n_iter_), "stop_reason": estimator.stop_reason_ or ""}
+                    "steps": int(estimator.n_iter_), "stop_reason": estimator.stop_reason_}
     device = getattr(getattr(estimator, "embedding_", None), "autoencoder_", None)
     device = str(next(device.parameters()).device) if device is not None else "cpu"
     return {

@@ -160,12 +160,12 @@ def run(config, *, command: str | None = None, dry_run: bool = False,
             "params": json.dumps({**params, "pretrain": "shared"} if m.pretrain == "shared" else params, sort_keys=True),
         }
         append_rows(cfg.results, [row], columns=HARNESS_COLUMNS)
-        if out.get("internal"):  # beside the results, so their schema stays as it is
-            append_rows(internal_path(cfg.results), [{"dataset": d.key, "method": m.key, "seed": seed, **out["internal"], "commit": row["commit"]}], columns=INTERNAL_COLUMNS)
+        keys = {"dataset": d.key, "method": m.key, "seed": seed, "commit": row["commit"]}  # side files, so the results schema stays as it is
+        if out.get("internal"):
+            append_rows(internal_path(cfg.results), [{**keys, **out["internal"]}], columns=INTERNAL_COLUMNS)
         if out.get("training"):
-            append_rows(training_path(cfg.results), [{"dataset": d.key, "method": m.key, "seed": seed, **out["training"], "commit": row["commit"]}], columns=TRAINING_COLUMNS)
-        if out.get("associations"):  # a second file, so the results schema stays as it is
-            keys = {"dataset": d.key, "method": m.key, "seed": seed, "commit": row["commit"]}
+            append_rows(training_path(cfg.results), [{**keys, **out["training"]}], columns=TRAINING_COLUMNS)
+        if out.get("associations"):
             append_rows(associations_path(cfg.results), [{**keys, **{c: a[c] for c in ASSOCIATION_FIELDS}} for a in out["associations"]], columns=ASSOCIATION_COLUMNS)
         if out["status"] == "ok":
             logger.info("    acc %.4f nmi %.4f ari %.4f in %.1f s, %.0f MiB", out["acc"], out["nmi"], out["ari"], out["seconds"], out["peak_rss_mb"])

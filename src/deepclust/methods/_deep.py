@@ -227,7 +227,7 @@ class DeepClusteringModel(EmbeddingClusterer):
         self.head_ = self._head_of(module).cpu().eval()
         self.n_features_in_ = X.shape[1]
         self.n_iter_ = int(state.step)
-        self.stop_reason_ = state.stop_reason or f"completed {state.epochs} epochs"
+        self.stop_reason_ = state.why_stopped()
         self.init_labels_ = init_labels.cpu().numpy().astype(np.int64)  # the head's start, for what fine-tuning changed
         pretrain_history = {f"pretrain_{key}": list(v) for key, v in getattr(emb, "history_", {}).items()}
         self.history_ = {**pretrain_history, **plain_history(state.history), **plain_history(phase.history)}

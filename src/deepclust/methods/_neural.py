@@ -346,8 +346,7 @@ def _is_auto(value) -> bool:
 def training_summary(state, budget) -> dict:
     """How long training ran and why it stopped (``training_``; ``metrics.json`` ``"training"``)."""
     epochs_run = len(state.history.get("loss", []))
-    reason = state.stop_reason or f"completed {epochs_run} epochs"
-    return {"steps": int(state.step), "epochs": int(epochs_run), "stop_reason": reason, "budget": budget.rule}
+    return {"steps": int(state.step), "epochs": int(epochs_run), "stop_reason": state.why_stopped(), "budget": budget.rule}
 
 
 class ReconstructionMixin:

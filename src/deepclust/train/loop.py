@@ -38,6 +38,10 @@ class TrainState:
     stop: bool = False
     stop_reason: str | None = None
 
+    def why_stopped(self) -> str:
+        """``stop_reason``, or "completed N epochs" when training simply ran its epochs out."""
+        return self.stop_reason or f"completed {len(self.history.get('loss', []))} epochs"
+
 
 class Callback:
     """Hooks into :func:`fit_module`. Override what you need; set ``state.stop`` to end training.
