@@ -196,7 +196,7 @@ def test_get_params_are_the_constructor_arguments():
         "n_clusters", "embedding", "alpha", "gamma", "update_interval", "tol", "max_iter", "batch_size", "lr", "random_state", "verbose",
     }
     assert "momentum" in DEC().get_params() and IDEC().lr == 0.001 and DEC().lr == 0.01
-    assert set(DCN().get_params()) == {"n_clusters", "embedding", "lambd", "epochs", "batch_size", "lr", "random_state", "verbose"}
+    assert set(DCN().get_params()) == {"n_clusters", "embedding", "lambd", "epochs", "batch_size", "lr", "normalize", "random_state", "verbose"}
 
 
 # --- scikit-learn estimator checks ----------------------------------------------------------

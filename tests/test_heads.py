@@ -196,3 +196,37 @@ def test_modules_return_named_loss_terms():
     torch.testing.assert_close(out["loss"], out["reconstruction"] + 1.0 * out["clustering"])
     assert dcn.last_assignments.shape == (8,)
     assert DECModule(ae, head).trainable_parameters() != DECModule(ae, head, gamma=1.0).trainable_parameters()  # DEC drops the decoder
+
+
+class _Scaled(torch.nn.Module):
+    """An 'autoencoder' whose codes are the input times ``scale`` (the decoder undoes it)."""
+
+    def __init__(self, scale: float) -> None:
+        super().__init__()
+        self.scale = scale
+
+    def encode(self, x):
+        return x * self.scale
+
+    def decode(self, z):
+        return z / self.scale
+
+
+def test_dcn_normalized_kmeans_term_is_scale_free_by_hand_and_the_paper_term_is_not():
+    from deepclust.heads.modules import DCNModule
+
+    x = torch.tensor([[0.0, 0.0], [1.0, 0.0], [10.0, 0.0], [11.0, 0.0]])
+    terms = {}
+    for scale in (1.0, 0.1):
+        for normalize in (True, False):
+            head = KMeansHead(2, 2)
+            head.centers.copy_(torch.tensor([[0.5, 0.0], [10.5, 0.0]]) * scale)
+            head.counts.fill_(1e9)  # centroids held still: only the term is under test
+            terms[scale, normalize] = DCNModule(_Scaled(scale), head, normalize=normalize).eval()(x)["clustering"]
+    # by hand: squared distances to the centroids 0.25 each -> 0.25; to the mean 5.5: 30.25, 20.25, 20.25, 30.25 -> spread 25.25
+    torch.testing.assert_close(terms[1.0, False], torch.tensor(0.25))
+    torch.testing.assert_close(terms[1.0, True], torch.tensor(0.25 / 25.25))
+    torch.testing.assert_close(terms[0.1, True], terms[1.0, True])  # shrinking the codes does not lower it
+    torch.testing.assert_close(terms[0.1, False], torch.tensor(0.0025))  # the paper's term falls 100x
+    one = DCNModule(_Scaled(1.0), KMeansHead(2, 2))(x[:1])  # a one-sample batch has no spread
+    assert one["clustering"].item() == 0.0 and torch.isfinite(one["loss"])

@@ -78,15 +78,22 @@ class DCNModule(nn.Module):
     autoencoder : nn.Module with ``encode`` and ``decode``
     head : KMeansHead
     lambd : float, default=1.0
+    normalize : bool, default=True
+        ``clustering`` is the batch's mean squared distance to the assigned centroids divided by
+        the batch codes' spread (their mean squared distance to the batch mean, with gradient):
+        the within-cluster share of the codes' scatter, which shrinking the codes does not
+        lower. False is the paper's term, the plain mean squared distance. A batch of one
+        sample has no spread, so its k-means term is 0.
     reduce : callable or None, default=None
         Adds up the centroid updates over processes under data parallelism (the caller's
         ``all_reduce_sum``), so every rank holds the same centroids.
     """
 
-    def __init__(self, autoencoder: nn.Module, head: KMeansHead, lambd: float = 1.0, reduce: Callable | None = None) -> None:
+    def __init__(self, autoencoder: nn.Module, head: KMeansHead, lambd: float = 1.0, reduce: Callable | None = None, normalize: bool = True) -> None:
         super().__init__()
         self.autoencoder, self.head = autoencoder, head
         self.weight = 0.5 * float(lambd)
+        self.normalize = bool(normalize)
         self.reduce = reduce
         self.last_assignments: torch.Tensor | None = None
 
@@ -99,6 +106,10 @@ class DCNModule(nn.Module):
         self.last_assignments = s
         rec = reconstruction_mse(self.autoencoder.decode(z), x)
         clu = self.head.loss(z, s)
+        if self.normalize:  # a one-sample batch (an epoch's remainder) has no spread: its k-means term is 0
+            zf = z.float()
+            spread = ((zf - zf.mean(dim=0)) ** 2).sum(dim=1).mean()
+            clu = clu / spread.clamp_min(1e-12) if len(zf) > 1 else clu * 0.0
         return {"loss": rec + self.weight * clu, "reconstruction": rec, "clustering": clu}
 
     def encode(self, x: torch.Tensor) -> torch.Tensor:
