@@ -3,7 +3,7 @@
 Why not ``deepclust bench``: on the shared 2-core machine each harness cell spent about two
 minutes importing torch, scikit-learn and UMAP (and compiling UMAP's numba code) before a
 fit of well under a minute. Here the imports and the compilation happen once. Rows and
-association rows are written exactly as the harness writes them (same files, same columns,
+side-file rows are written by the harness's own ``record_cell`` (same files, same columns,
 finished cells skipped, so an interrupted run resumes), except that ``peak_rss_mb`` is this
 process's peak so far and no per-cell time limit is enforced.
 
@@ -22,10 +22,10 @@ import sys
 import time
 from pathlib import Path
 
-from deepclust.bench._results import HARNESS_COLUMNS, append_rows, command_line, device_description, git_commit, read_rows
+from deepclust.bench._results import command_line, git_commit, read_rows
 from deepclust.bench.cell import run_cell
 from deepclust.bench.config import load_config
-from deepclust.bench.runner import ASSOCIATION_COLUMNS, ASSOCIATION_FIELDS, associations_path
+from deepclust.bench.runner import cell_spec, record_cell
 
 CONFIG = Path(__file__).parent / "configs" / "exposome_batch.toml"
 CHEAP = ("kmeans", "gmm")
@@ -69,29 +69,12 @@ def main() -> int:
     command = command_line()
     commit = git_commit()  # the tree this process imported, whatever happens to the checkout meanwhile
     for i, (d, m, seed) in enumerate(pending, 1):
-        params = m.params_for(d.key)
-        spec = {
-            "dataset": {"name": d.name, "path": d.path, "subset": d.subset, "scale": d.scale, "options": d.options, "n_clusters": d.n_clusters,
-                        **{k: list(getattr(d, k)) for k in ("preprocess", "technical", "biological") if getattr(d, k)}},
-            "method": {"name": m.name, "params": params},
-            "seed": seed,
-        }
         t0 = time.perf_counter()
         try:
-            out = {"status": "ok", **run_cell(json.loads(json.dumps(spec)))}
+            out = {"status": "ok", **run_cell(json.loads(json.dumps(cell_spec(cfg, d, m, seed))))}
         except Exception as exc:  # recorded, as the harness does, and the grid goes on
             out = {"status": "failed", "error": f"{type(exc).__name__}: {exc}", "seconds": time.perf_counter() - t0}
-        row = {
-            "dataset": d.key, "method": m.key, "seed": seed,
-            "n_samples": out.get("n_samples", ""), "acc": out.get("acc", ""), "nmi": out.get("nmi", ""), "ari": out.get("ari", ""),
-            "seconds": round(out["seconds"], 2) if "seconds" in out else "", "peak_rss_mb": round(out["peak_rss_mb"], 1) if "peak_rss_mb" in out else "",
-            "device": device_description(out.get("torch_device", "cpu")), "commit": commit, "command": command,
-            "status": out["status"], "error": out.get("error", ""), "params": json.dumps(params, sort_keys=True),
-        }
-        append_rows(cfg.results, [row], columns=HARNESS_COLUMNS)
-        if out.get("associations"):
-            keys = {"dataset": d.key, "method": m.key, "seed": seed, "commit": commit}
-            append_rows(associations_path(cfg.results), [{**keys, **{c: a[c] for c in ASSOCIATION_FIELDS}} for a in out["associations"]], columns=ASSOCIATION_COLUMNS)
+        record_cell(cfg, d, m, seed, out, commit=commit, command=command)
         if out["status"] == "ok":
             log.info("[%d/%d] %s / %s / %d: ari %.3f nmi %.3f in %.0f s", i, len(pending), d.key, m.key, seed, out["ari"], out["nmi"], out["seconds"])
         else:

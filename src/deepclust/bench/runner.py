@@ -45,6 +45,40 @@ def associations_path(results: Path) -> Path:
     return results.with_name(results.stem + "_associations.csv")
 
 
+def cell_spec(cfg, d, m, seed: int) -> dict:
+    """What :func:`deepclust.bench.cell.run_cell` needs to run one cell (JSON-serialisable)."""
+    return {
+        "dataset": {"key": d.key, "name": d.name, "path": d.path, "subset": d.subset, "scale": d.scale, "options": d.options, "n_clusters": d.n_clusters,
+                    **{k: list(getattr(d, k)) for k in ("preprocess", "technical", "biological") if getattr(d, k)}},
+        "method": {"name": m.name, "params": m.params_for(d.key), "pretrain": m.pretrain},
+        "seed": seed,
+        "internal_metrics": cfg.internal_metrics,
+        "pretrain_dir": str(cfg.results.parent / "_pretrained"),  # keyed by dataset, seed and settings: safe to share across configs
+    }
+
+
+def record_cell(cfg, d, m, seed: int, out: dict, *, commit: str, command: str) -> None:
+    """Append a cell's outcome ``out`` (run_cell's result with a ``status``) to the results file,
+    and its internal metrics, training record and associations to their side files, so the
+    results schema stays as it is."""
+    params = m.params_for(d.key)
+    row = {
+        "dataset": d.key, "method": m.key, "seed": seed,
+        "n_samples": out.get("n_samples", ""), "acc": out.get("acc", ""), "nmi": out.get("nmi", ""), "ari": out.get("ari", ""),
+        "seconds": round(out["seconds"], 2) if "seconds" in out else "", "peak_rss_mb": round(out["peak_rss_mb"], 1) if "peak_rss_mb" in out else "",
+        "device": device_description(out.get("torch_device", "cpu")), "commit": commit, "command": command,
+        "status": out["status"], "error": out.get("error", ""),
+        "params": json.dumps({**params, "pretrain": "shared"} if m.pretrain == "shared" else params, sort_keys=True),
+    }
+    append_rows(cfg.results, [row], columns=HARNESS_COLUMNS)
+    keys = {"dataset": d.key, "method": m.key, "seed": seed, "commit": commit}
+    if out.get("internal"):
+        append_rows(internal_path(cfg.results), [{**keys, **out["internal"]}], columns=INTERNAL_COLUMNS)
+    if out.get("training"):
+        append_rows(training_path(cfg.results), [{**keys, **out["training"]}], columns=TRAINING_COLUMNS)
+    if out.get("associations"):
+        append_rows(associations_path(cfg.results), [{**keys, **{c: a[c] for c in ASSOCIATION_FIELDS}} for a in out["associations"]], columns=ASSOCIATION_COLUMNS)
+
 def _finished(results: Path) -> set[tuple[str, str, int]]:
     return {(r["dataset"], r["method"], int(r["seed"])) for r in read_rows(results) if r.get("status", "ok") == "ok"}
 
@@ -140,33 +174,9 @@ def run(config, *, command: str | None = None, dry_run: bool = False,
     logger.info("%s: %d cells, %d already finished, %d to run", cfg.name, len(list(cfg.cells())), len(done & {(d.key, m.key, s) for d, m, s in cfg.cells()}), len(pending))
     command = command or command_line()
     for i, (d, m, seed) in enumerate(pending, 1):
-        params = m.params_for(d.key)
-        spec = {
-            "dataset": {"key": d.key, "name": d.name, "path": d.path, "subset": d.subset, "scale": d.scale, "options": d.options, "n_clusters": d.n_clusters,
-                        **{k: list(getattr(d, k)) for k in ("preprocess", "technical", "biological") if getattr(d, k)}},
-            "method": {"name": m.name, "params": params, "pretrain": m.pretrain},
-            "seed": seed,
-            "internal_metrics": cfg.internal_metrics,
-            "pretrain_dir": str(cfg.results.parent / "_pretrained"),  # keyed by dataset, seed and settings: safe to share across configs
-        }
         logger.info("[%d/%d] %s / %s / seed %d", i, len(pending), d.key, m.key, seed)
-        out = _run_child(spec, cfg.time_limit)  # the child imports the tree as it is now: record that commit
-        row = {
-            "dataset": d.key, "method": m.key, "seed": seed,
-            "n_samples": out.get("n_samples", ""), "acc": out.get("acc", ""), "nmi": out.get("nmi", ""), "ari": out.get("ari", ""),
-            "seconds": round(out["seconds"], 2) if "seconds" in out else "", "peak_rss_mb": round(out["peak_rss_mb"], 1) if "peak_rss_mb" in out else "",
-            "device": device_description(out.get("torch_device", "cpu")), "commit": git_commit(), "command": command,
-            "status": out["status"], "error": out.get("error", ""),
-            "params": json.dumps({**params, "pretrain": "shared"} if m.pretrain == "shared" else params, sort_keys=True),
-        }
-        append_rows(cfg.results, [row], columns=HARNESS_COLUMNS)
-        keys = {"dataset": d.key, "method": m.key, "seed": seed, "commit": row["commit"]}  # side files, so the results schema stays as it is
-        if out.get("internal"):
-            append_rows(internal_path(cfg.results), [{**keys, **out["internal"]}], columns=INTERNAL_COLUMNS)
-        if out.get("training"):
-            append_rows(training_path(cfg.results), [{**keys, **out["training"]}], columns=TRAINING_COLUMNS)
-        if out.get("associations"):
-            append_rows(associations_path(cfg.results), [{**keys, **{c: a[c] for c in ASSOCIATION_FIELDS}} for a in out["associations"]], columns=ASSOCIATION_COLUMNS)
+        out = _run_child(cell_spec(cfg, d, m, seed), cfg.time_limit)  # the child imports the tree as it is now: record that commit
+        record_cell(cfg, d, m, seed, out, commit=git_commit(), command=command)
         if out["status"] == "ok":
             logger.info("    acc %.4f nmi %.4f ari %.4f in %.1f s, %.0f MiB", out["acc"], out["nmi"], out["ari"], out["seconds"], out["peak_rss_mb"])
         else:
