@@ -28,8 +28,7 @@ from deepclust.bench._results import cpu_description, git_commit
 from deepclust.bench.cell import shared_pretraining
 from deepclust.methods import build_method, load_model
 from deepclust.metrics import cluster_accuracy
-from deepclust.runs.data import plan_preprocessing
-from heldout import load  # the script's folder is on sys.path
+from heldout import prepared  # the script's folder is on sys.path
 
 p = argparse.ArgumentParser()
 p.add_argument("names", nargs="+")
@@ -49,10 +48,7 @@ def spread(Z: np.ndarray) -> float:
 
 
 for name in a.names:
-    data = load(name)
-    X = np.asarray(plan_preprocessing(data, "auto", []).fit_transform(data), dtype=np.float32)
-    y = np.asarray(data.y)
-    k = len(np.unique(y))
+    data, X, y, k = prepared(name)
     for seed in a.seeds:
         path = None
         for lambd in a.lambd:

@@ -26,3 +26,15 @@ def load(spec: str, *, as_table: bool = False) -> Dataset:
         image = {} if as_table else {"image_shape": full.image_shape, "kind": full.kind}
         return Dataset(spec, full.X[:n], full.y[:n], list(full.feature_names), full.sample_ids[:n], **image)
     return load_dataset(name, **({"table": arg} if arg else {}))
+
+
+def prepared(spec: str):
+    """``(data, X, y, k)``: :func:`load`'s dataset, its features as the CLI's defaults prepare
+    them (``scale="auto"``, no preprocessing; float32), its labels (for scoring only) and the
+    number of classes."""
+    from deepclust.runs.data import plan_preprocessing
+
+    data = load(spec)
+    X = np.asarray(plan_preprocessing(data, "auto", []).fit_transform(data), dtype=np.float32)
+    y = np.asarray(data.y)
+    return data, X, y, len(np.unique(y))

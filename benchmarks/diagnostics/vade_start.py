@@ -27,8 +27,7 @@ from deepclust.bench._results import cpu_description, git_commit
 from deepclust.heads.gmm_prior import GMMPrior
 from deepclust.methods import build_method
 from deepclust.metrics import cluster_accuracy
-from deepclust.runs.data import plan_preprocessing
-from heldout import load  # the script's folder is on sys.path
+from heldout import prepared  # the script's folder is on sys.path
 
 p = argparse.ArgumentParser()
 p.add_argument("names", nargs="+", help="registered dataset, or exposome:TABLE")
@@ -55,10 +54,7 @@ def _spy(self, z, rng, n_init=1):  # the codes, labels and likelihood VaDE's pri
 
 GMMPrior.init_from_embedding = _spy
 for name in a.names:
-    data = load(name)
-    X = np.asarray(plan_preprocessing(data, "auto", []).fit_transform(data), dtype=np.float32)
-    y = np.asarray(data.y)
-    k = len(np.unique(y))
+    data, X, y, k = prepared(name)
     for seed in a.seeds:
         est = build_method("vade", k, seed, image_shape=data.image_shape)
         t0 = time.perf_counter()
