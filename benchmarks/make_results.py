@@ -170,7 +170,8 @@ FULL_SUITE_TEXT = (
     "It stays below DEC and IDEC on the images (DCN's k-means start is theirs; it now keeps it, it does not improve much on it). "
     "`idec` ends 0.01-0.06 above the same starts (USPS 0.756, MNIST-test 0.797, Fashion 0.526), below `dec` on USPS and MNIST-test as on MNIST-70k (explained in NOTES_vade_dec.md section 3). "
     "Unit tests ran beside some of the stop-24 USPS and MNIST-test `dcn` cells, so their seconds are a little high. "
-    "**Pending** (`runs` column): `gmm` on USPS, MNIST-test and Fashion (a full covariance on 256-784 raw features, ~1,000 s a cell), `vade` seeds 1-2 and `simclr-n2d` (~1,900 s a cell) there."
+    "`gmm` (a full covariance on the raw features) on USPS: 0.515 / 0.554 / 0.553 (~190 s a cell), below k-means there. "
+    "**Pending** (`runs` column): `gmm` on MNIST-test and Fashion (a full covariance on 784 raw features, ~1,000 s a cell), `vade` seeds 1-2 and `simclr-n2d` (~1,900 s a cell) on the 10k-image sets."
 )
 
 FULL_SUITE_HISTORY = (
@@ -204,12 +205,15 @@ SECTIONS = [
     ),
     Section(
         "Generalization suite, MNIST-70k (issue 15)",
-        "The second config of issue 15's suite: `n2d`, `dec`, `idec`, `vade` and `simclr-n2d` with their CLI defaults on all 70,000 MNIST images, seeds 0-2 (hours on this CPU; it resumes). "
-        "**Status (2026-11-26, stop 22): one cell, `vade` seed 0** (CPU, the 2-core AMD EPYC without bf16, float32, alone on the machine; 2,975 s: the Bernoulli pretraining's 11,000 steps, then 100 VaDE epochs of 274 steps at lr 2e-4). "
-        "ACC **0.728** against the 0.90 target (paper 0.945); 59998cb's VaDE (MSE-trained autoencoder read as Bernoulli logits) gave 0.802 over seeds 0-2. "
+        "The second config of issue 15's suite: `n2d`, `dec`, `idec`, `vade` and `simclr-n2d` with their CLI defaults on all 70,000 MNIST images, seeds 0-2 (hours on this CPU; it resumes), "
+        "beside the non-deep baselines of `suite.toml` (added at stop 24, so that the row says whether the deep methods beat them); `n2d`, `dec` and `idec` share one pretraining per seed, as in `suite.toml`. "
+        "**Status (2026-11-26, stop 24): seed 0 of the baselines, `n2d`, `dec` and `idec` (cdec179), seed 1 of the baselines and `n2d` and `vade` seed 0 (stop 22)**, on the 2-core AMD EPYC without bf16 (float32), one cell at a time (unit tests ran beside the seed-0 `kmeans` and `gmm-diag` cells). "
+        "`n2d` 0.978 / 0.977 (the N2D paper's 0.979; issue 2's five seeds 0.979 ± 0.001) against UMAP + GMM's 0.968 / 0.969: N2D beats the best baseline here too. Its 757-837 s a cell are float32 on a CPU without bf16 (issue 2's rows, 228-322 s, trained in bf16 on days this machine class had it). "
+        "`dec` 0.876 from a k-means start of 0.827 (`results/suite_mnist70k_training.csv`; stopped at `tol` after 4,060 steps), `idec` 0.870 from the same start (2,800 steps): both below `n2d` and UMAP + GMM, as in the Table II grid (DEC 0.881, IDEC 0.866 over five seeds). "
+        "`vade` seed 0 (stop 22; 2,975 s: the Bernoulli pretraining's 11,000 steps, then 100 VaDE epochs of 274 steps at lr 2e-4): ACC **0.728** against the 0.90 target (paper 0.945); 59998cb's VaDE (MSE-trained autoencoder read as Bernoulli logits) gave 0.802 over seeds 0-2. "
         "Cause, as far as measured: VaDE with today's defaults keeps its start, the diagonal GMM on the pretrained codes, and improves on it slowly (MNIST-test, seed 0, NOTES_vade_dec.md 5.2: GMM start 0.730, after 100 VaDE epochs 0.746, the prior's log-variance and weights nearly fixed at lr 2e-4 with one optimiser); this row's start was not recorded by the bench cell, so how much of 0.728 is the start is not known. "
-        "The commit column reads 7d83c2c because the clone was updated while the cell ran; the library code is 1ceb75b's (7d83c2c adds a diagnostic script only). The other cells were not run.",
-        "DEEPCLUST_DATA=../shared/data deepclust bench benchmarks/configs/suite_mnist70k.toml  # this row: --methods vade --seeds 0",
+        "Its commit column reads 7d83c2c because the clone was updated while the cell ran; the library code is 1ceb75b's (7d83c2c adds a diagnostic script only). Not run yet: seeds 1-2 of `dec`, `idec`, `vade` and every `simclr-n2d` cell.",
+        "DEEPCLUST_DATA=../shared/data deepclust bench benchmarks/configs/suite_mnist70k.toml  # a part: --methods n2d --seeds 1",
         render=lambda: suite_table("configs/suite_mnist70k.toml"),
     ),
     Section(
