@@ -79,6 +79,7 @@ def record_cell(cfg, d, m, seed: int, out: dict, *, commit: str, command: str) -
     if out.get("associations"):
         append_rows(associations_path(cfg.results), [{**keys, **{c: a[c] for c in ASSOCIATION_FIELDS}} for a in out["associations"]], columns=ASSOCIATION_COLUMNS)
 
+
 def _finished(results: Path) -> set[tuple[str, str, int]]:
     return {(r["dataset"], r["method"], int(r["seed"])) for r in read_rows(results) if r.get("status", "ok") == "ok"}
 
