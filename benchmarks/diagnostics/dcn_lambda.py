@@ -42,7 +42,6 @@ p.add_argument("--out", default=None)
 a = p.parse_args()
 
 
-
 def spread(Z: np.ndarray) -> float:
     return float(((Z - Z.mean(0)) ** 2).sum(1).mean())
 
@@ -53,13 +52,13 @@ for name in a.names:
         path = None
         for lambd in a.lambd:
             est = build_method("dcn", k, seed, image_shape=data.image_shape, lambd=lambd, normalize=a.term == "spread")
-            if path is None:
+            if path is None:  # one pretraining per (data, seed): every lambd starts from it
                 path, pre_seconds = shared_pretraining(est, X, seed, a.cache, name.replace(":", "-"))
+                Z0 = np.asarray(load_model(path).transform(X))  # the pretrained codes DCN starts from
             est.set_params(embedding=str(path))
             t0 = time.perf_counter()
             est.fit(X)
             seconds = time.perf_counter() - t0
-            Z0 = np.asarray(load_model(path).transform(X))  # the pretrained codes DCN started from
             Z1 = np.asarray(est.transform(X))
             h = est.history_
             row = {
