@@ -165,8 +165,8 @@ def test_bad_parameters_are_named(blobs, params, match):
 
 # -- N2D's choice of learner --------------------------------------------------------------
 def test_build_manifold_names_and_objects():
-    default = "ParallelUMAP" if manifold_module.AUTO_PREFERS_PARALLEL else "ExactKnnUMAP"
-    assert type(build_manifold(None, 5, 0, 100, 10)).__name__ == default
+    assert type(build_manifold(None, 5, 0, 100, 10)).__name__ == "ExactKnnUMAP"
+    assert type(build_manifold(None, 5, 0, 70000, 10)).__name__ == "ParallelUMAP"  # MNIST-70k's codes
     assert type(build_manifold(None, 5, 0, 70000, 784)).__name__ == "UMAP"  # the exact search is too costly there
     assert isinstance(build_manifold("parallel", 5, 0, 100), ParallelUMAP)
     assert type(build_manifold("umap", 5, 0, 100)).__module__.startswith("umap")
@@ -182,8 +182,9 @@ def test_auto_takes_the_exact_search_only_while_it_is_cheap(monkeypatch):
     assert not exact_knn_is_cheap(70000, 784)  # MNIST pixels: 7.7e12 FLOP
     n = int((AUTO_MAX_KNN_FLOP / 20) ** 0.5)  # the boundary at d = 10
     assert (exact_knn_is_cheap(n, 10), exact_knn_is_cheap(n + 1, 10)) == (True, False)
-    monkeypatch.setattr(manifold_module, "AUTO_PREFERS_PARALLEL", True)
     assert (auto_manifold(70000, 10), auto_manifold(70000, 784), auto_manifold(1_000_000, 10)) == ("parallel", "umap", "umap")
+    m = manifold_module.PARALLEL_MIN_ROWS
+    assert (auto_manifold(m - 1, 10), auto_manifold(m, 10)) == ("umap-exact", "parallel")
     monkeypatch.setattr(manifold_module, "AUTO_PREFERS_PARALLEL", False)
     assert (auto_manifold(70000, 10), auto_manifold(70000, 784), auto_manifold(1_000_000, 10)) == ("umap-exact", "umap", "umap")
 

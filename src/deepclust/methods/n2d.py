@@ -42,10 +42,11 @@ class N2D(AssignerClusterer):
     embedding : transformer, default=None
         None: ``AutoencoderEmbedding(latent_dim=n_clusters)``, the paper's d-500-500-2000-k.
     manifold : {"auto", "parallel", "umap", "umap-exact"}, transformer with ``transform`` or None, default=None
-        None or "auto": umap-learn's UMAP fed by an exact neighbour search on every core
-        ("umap-exact") while that search is cheap (low-dimensional codes), else umap-learn's
-        own search (``manifold.auto_manifold``); below 4,096 rows both are umap-learn's UMAP
-        as it is. "parallel": ``ParallelUMAP`` (every core, same result for any thread count);
+        None or "auto": while an exact neighbour search is cheap (low-dimensional codes),
+        ``ParallelUMAP`` from 20,000 rows and umap-learn's UMAP fed by the exact search on
+        every core below ("umap-exact"); else umap-learn with its own search
+        (``manifold.auto_manifold``); below 4,096 rows "umap-exact" is umap-learn's UMAP as
+        it is. "parallel": ``ParallelUMAP`` (every core, same result for any thread count);
         "umap": umap-learn's ``UMAP``; all with ``n_neighbors=20, min_dist=0,
         n_components=n_clusters``. An object must be able to
         embed new points, which is why t-SNE is not accepted (``manifold.build_manifold``).

@@ -1,9 +1,10 @@
 """The manifold step of N2D: which learner reshapes the autoencoder's codes, and how it is built.
 
-The default is umap-learn's UMAP fed by an exact neighbour search on every core where that
-search is cheap (``ExactKnnUMAP``, "umap-exact"), else umap-learn's own. ``ParallelUMAP`` (the
-layout on every core too, with a thread-count-independent result) and plain umap-learn
-(``manifold="umap"``) stay available. :func:`build_manifold` turns N2D's ``manifold``
+Where an exact neighbour search is cheap (low-dimensional codes), the default is
+``ParallelUMAP`` (the exact search and the layout on every core, with a thread-count-independent
+result) from 20,000 rows and umap-learn's UMAP fed by the exact search below
+(``ExactKnnUMAP``, "umap-exact"); elsewhere umap-learn with its own search. Each stays
+available by name. :func:`build_manifold` turns N2D's ``manifold``
 parameter into an unfitted learner.
 """
 
@@ -14,17 +15,25 @@ from sklearn.base import clone
 from deepclust.methods.manifold._knn import exact_knn
 from deepclust.methods.manifold._parallel_umap import ParallelUMAP
 
-__all__ = ["AUTO_MAX_KNN_FLOP", "AUTO_PREFERS_PARALLEL", "exact_knn_is_cheap", "MANIFOLDS", "ParallelUMAP", "auto_manifold", "build_manifold", "default_exact_umap",
+__all__ = ["AUTO_MAX_KNN_FLOP", "AUTO_PREFERS_PARALLEL", "PARALLEL_MIN_ROWS", "exact_knn_is_cheap", "MANIFOLDS", "ParallelUMAP", "auto_manifold", "build_manifold", "default_exact_umap",
            "default_parallel", "default_umap", "exact_knn"]
 
 #: the names N2D's ``manifold`` parameter accepts
 MANIFOLDS = ("auto", "parallel", "umap", "umap-exact")
 
-#: Whether "auto" may take ParallelUMAP at all. False until ParallelUMAP is shown at least as
-#: good as umap-learn on MNIST-70k and USPS autoencoder codes (NOTES_n2d.md, session 4: the
-#: comparison could not finish on the shared machine). Flipping it changes N2D's default labels:
-#: re-record n2d, umap-gmm and simclr-n2d in tests/data/method_labels_digits.json then.
-AUTO_PREFERS_PARALLEL = False
+#: Whether "auto" may take ParallelUMAP (from :data:`PARALLEL_MIN_ROWS` rows). Shown as good as
+#: umap-learn fed by the same exact neighbours on MNIST-70k autoencoder codes, seeds 0-2 of the
+#: layout (``benchmarks/manifold_quality.py``, results/manifold_quality.csv, NOTES_n2d.md
+#: session 7): the same mixture ACC and trustworthiness, its layout on two cores in ~36 s
+#: against umap-learn's single-threaded ~65 s. Flipping it changes N2D's default labels from
+#: that many rows.
+AUTO_PREFERS_PARALLEL = True
+
+#: "auto" takes ParallelUMAP from this many rows. Below it the whole UMAP fit takes seconds
+#: (under 20 s on 10,000 codes), so umap-learn's reference layout is kept, with the labels the
+#: suite's 10,000-image rows were measured with; above it the single-threaded layout is the
+#: largest part of the manifold step.
+PARALLEL_MIN_ROWS = 20_000
 
 #: "auto" takes the exact neighbour search while it costs at most this many floating-point
 #: operations (2 n^2 d): 1e12 is ~10 s of products on a 2-core CPU. MNIST-70k's 10-d codes need
@@ -35,8 +44,9 @@ AUTO_MAX_KNN_FLOP = 1e12
 
 
 def auto_manifold(n_samples: int, n_features: int | None) -> str:
-    """The learner "auto" chooses: while an exact kNN is cheap, umap-learn fed by it
-    ("umap-exact"; "parallel" if :data:`AUTO_PREFERS_PARALLEL`), else umap-learn's own search.
+    """The learner "auto" chooses: while an exact kNN is cheap, ParallelUMAP from
+    :data:`PARALLEL_MIN_ROWS` rows (if :data:`AUTO_PREFERS_PARALLEL`) and umap-learn fed by the
+    exact search below ("umap-exact"); else umap-learn with its own search.
 
     Why the exact search (``benchmarks/manifold_quality.py``, results/manifold_quality.csv,
     NOTES_n2d.md session 6): on PCA-10 of USPS and MNIST-test, seeds 0-2, a fresh process
@@ -47,7 +57,7 @@ def auto_manifold(n_samples: int, n_features: int | None) -> str:
     """
     if not exact_knn_is_cheap(n_samples, n_features):
         return "umap"
-    return "parallel" if AUTO_PREFERS_PARALLEL else "umap-exact"
+    return "parallel" if AUTO_PREFERS_PARALLEL and n_samples >= PARALLEL_MIN_ROWS else "umap-exact"
 
 
 def exact_knn_is_cheap(n_samples: int, n_features: int | None) -> bool:
