@@ -328,3 +328,40 @@ def test_adam_uses_the_fused_kernel_on_cpu_and_matches_the_default_rule():
     assert not adam(meta.parameters(), lr=1e-3).defaults.get("fused")
     with pytest.raises(ValueError, match="no parameters"):
         adam([], lr=1e-3)
+
+
+def _is_flushed() -> bool:
+    """Whether the CPU currently flushes denormals: 1e-39 (a float32 denormal) times one reads as zero."""
+    return (torch.tensor([1e-39]) * 1.0).item() == 0.0
+
+
+def test_training_flushes_denormals_and_restores_the_default_afterwards():
+    # denormal Adam moments made a late epoch ~1.6x slower (NOTES_n2d.md session 7); the loop flushes them while it runs
+    if not torch.set_flush_denormal(False):
+        pytest.skip("this CPU cannot flush denormals")
+    seen = []
+
+    class Probe(Callback):
+        def on_batch_begin(self, state):
+            seen.append(_is_flushed())
+
+    assert not _is_flushed()
+    _fit(_linear(), _regression(), epochs=2, callbacks=[Probe()])
+    assert seen and all(seen)
+    assert not _is_flushed()  # off again after training
+
+
+def test_nested_training_keeps_flushing_until_the_outermost_ends():
+    if not torch.set_flush_denormal(False):
+        pytest.skip("this CPU cannot flush denormals")
+    inner_after = []
+
+    class Nested(Callback):
+        def on_epoch_end(self, state):
+            if not inner_after:  # one inner run, as a method's callback might train a second module
+                _fit(_linear(1), _regression(seed=1), epochs=1)
+                inner_after.append(_is_flushed())
+
+    _fit(_linear(), _regression(), epochs=2, callbacks=[Nested()])
+    assert inner_after == [True]
+    assert not _is_flushed()
