@@ -365,3 +365,18 @@ def test_nested_training_keeps_flushing_until_the_outermost_ends():
     _fit(_linear(), _regression(), epochs=2, callbacks=[Nested()])
     assert inner_after == [True]
     assert not _is_flushed()
+
+
+def test_zero_denormal_state_clears_only_values_below_the_smallest_normal():
+    from deepclust.train.loop import zero_denormal_state
+
+    w = nn.Parameter(torch.zeros(4))
+    opt = torch.optim.Adam([w], lr=0.1)
+    w.grad = torch.ones(4)
+    opt.step()
+    tiny = torch.finfo(torch.float32).tiny
+    opt.state[w]["exp_avg"].copy_(torch.tensor([tiny / 4, -tiny / 8, tiny, 0.5]))  # two denormals, two normal values
+    step_before = opt.state[w]["step"].clone()
+    zero_denormal_state(opt)
+    assert opt.state[w]["exp_avg"].tolist() == [0.0, 0.0, tiny, 0.5]
+    assert torch.equal(opt.state[w]["step"], step_before)  # a scalar count is left alone
