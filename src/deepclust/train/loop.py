@@ -213,8 +213,8 @@ def zero_denormal_state(optimizer: torch.optim.Optimizer) -> None:
 def flush_denormals():
     """Flush denormal floats to zero on the CPU while training (``torch.set_flush_denormal``).
 
-    Why: late in training, Adam's second-moment estimates of weights whose gradients have died
-    out fall below 1e-38, into float32's denormal range, where x86 CPUs compute many times more
+    Why: late in training, Adam's moment estimates of weights whose gradients have died out
+    decay below 1e-38, into float32's denormal range, where x86 CPUs compute many times more
     slowly. Measured on MNIST-70k N2D (bf16, 2-core Xeon with AMX, NOTES_n2d.md session 7): the
     fused Adam update grew to half of every step and epochs went from 5 s to 9 s after the
     first two. Values that small are far below Adam's ``eps`` (1e-8) and any weight's float32
