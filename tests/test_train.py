@@ -335,10 +335,16 @@ def _is_flushed() -> bool:
     return (torch.tensor([1e-39]) * 1.0).item() == 0.0
 
 
-def test_training_flushes_denormals_and_restores_the_default_afterwards():
-    # denormal Adam moments made a late epoch ~1.6x slower (NOTES_n2d.md session 7); the loop flushes them while it runs
+@pytest.fixture
+def flushing_off():
+    """Denormals kept (PyTorch's default) at the start; skips where the CPU cannot flush them."""
     if not torch.set_flush_denormal(False):
         pytest.skip("this CPU cannot flush denormals")
+
+
+@pytest.mark.usefixtures("flushing_off")
+def test_training_flushes_denormals_and_restores_the_default_afterwards():
+    # denormal Adam moments made a late epoch ~1.6x slower (NOTES_n2d.md session 7); the loop flushes them while it runs
     seen = []
 
     class Probe(Callback):
@@ -351,9 +357,8 @@ def test_training_flushes_denormals_and_restores_the_default_afterwards():
     assert not _is_flushed()  # off again after training
 
 
+@pytest.mark.usefixtures("flushing_off")
 def test_nested_training_keeps_flushing_until_the_outermost_ends():
-    if not torch.set_flush_denormal(False):
-        pytest.skip("this CPU cannot flush denormals")
     inner_after = []
 
     class Nested(Callback):
