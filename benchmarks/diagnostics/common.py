@@ -24,8 +24,8 @@ os.environ.setdefault("DEEPCLUST_DATA", "/work/shared/data")
 CACHE = os.environ.get("VDIAG_CACHE", "/tmp/vdiag")
 
 
-def data(name: str = "mnist-test"):
-    ds = load_dataset(name)
+def data(name: str = "mnist-test", subset: str = "all"):
+    ds = load_dataset(name, subset=subset)
     X = np.asarray(ds.X, dtype=np.float32)
     y = np.asarray(ds.y)
     return X, y

@@ -43,11 +43,16 @@ p.add_argument("--rec-weight", type=float, default=1.0)
 p.add_argument("--seed", type=int, default=0)
 p.add_argument("--n", type=int, default=10000)
 p.add_argument("--tag", default="")
+p.add_argument("--dataset", default="mnist-test", help="a registered name; other data than the suite row a setting is for")
+p.add_argument("--subset", default="all", help="all | train | test (the image benchmarks)")
+p.add_argument("--threads", type=int, default=1)
 a = p.parse_args()
+torch.set_num_threads(a.threads)
 
-X, y = data()
+X, y = data(a.dataset, a.subset)
 X, y = X[: a.n], y[: a.n]
-ae = pretrain(X, a.ae, epochs=a.ae_epochs)
+same_data = (a.dataset, a.subset, a.n) == ("mnist-test", "all", 10000)  # the cache key of the earlier runs
+ae = pretrain(X, a.ae, epochs=a.ae_epochs, tag="" if same_data else f"_{a.dataset}_{a.subset}_n{a.n}")
 Z = codes(ae, X)
 torch.manual_seed(a.seed)
 vae = vae_from_autoencoder(ae, output="bernoulli" if a.recon == "bce" else "linear")
