@@ -238,7 +238,7 @@ def test_vade_recovers_blobs(fitted, blobs):
     assert len(h["loss"]) == 10 and all(np.isfinite(h["loss"]))
     assert len(h["cluster_sizes"]) == 10 and all(sum(s) == N for s in h["cluster_sizes"])
     assert h["lr"][0] == pytest.approx(2e-4) and "pretrain_loss" in h
-    assert cluster_accuracy(y, fitted.init_labels_) >= 0.9 and fitted.stop_reason_ == "completed 10 epochs"  # the GMM start it kept
+    assert cluster_accuracy(y, fitted.init_labels_) >= 0.9 and fitted.stop_reason_ == "completed 10 epochs"  # the start it kept
 
 
 def test_vade_lr_step_decay_stops_at_the_floor(blobs):
@@ -275,8 +275,55 @@ def test_vade_prior_starts_from_the_best_of_gmm_n_init_starts(blobs, monkeypatch
 
     monkeypatch.setattr(GMMPrior, "init_from_embedding", spy)
     X, _ = blobs
-    vade(epochs=1, embedding=ae(epochs=2)).fit(X)
+    vade(epochs=1, embedding=ae(epochs=2), init="gmm").fit(X)
     assert starts == [GMM_N_INIT] and GMM_N_INIT > 1  # one start kept a poor optimum (exposures, seed 1: 0.79 vs 0.98)
+
+
+def test_prior_init_from_labels_is_each_clusters_moments():
+    z = torch.tensor([[0.0, 1.0], [2.0, 3.0], [10.0, 10.0], [12.0, 10.0], [14.0, 13.0]])
+    labels = np.array([0, 0, 1, 1, 1])
+    prior = GMMPrior(2, 2)
+    out = prior.init_from_labels(z, labels)
+    np.testing.assert_array_equal(out.numpy(), labels)
+    np.testing.assert_allclose(prior.weights.detach().numpy(), [0.4, 0.6], rtol=1e-6)
+    np.testing.assert_allclose(prior.means.detach().numpy(), [[1.0, 2.0], [12.0, 11.0]], rtol=1e-6)
+    np.testing.assert_allclose(prior.log_vars.detach().exp().numpy(), [[1.0, 1.0], [8 / 3, 2.0]], rtol=1e-5)  # population variances
+    with pytest.raises(ValueError, match="empty"):
+        GMMPrior(3, 2).init_from_labels(z, labels)
+    with pytest.raises(ValueError, match="entries"):
+        prior.init_from_labels(z, labels[:3])
+
+
+def test_vade_manifold_start_is_n2ds_partition_of_the_codes(blobs, monkeypatch):
+    import deepclust.methods.vade as vade_module
+
+    X, y = blobs
+    seen = {}
+    partition = vade_module.manifold_partition
+
+    def spy(Z, k, seed):
+        seen["labels"] = partition(Z, k, seed)
+        seen["codes"] = Z
+        return seen["labels"]
+
+    monkeypatch.setattr(vade_module, "manifold_partition", spy)
+    m = vade(init="manifold").fit(X)
+    np.testing.assert_array_equal(m.init_labels_, seen["labels"])  # the start is the manifold step's labels
+    assert cluster_accuracy(y, m.init_labels_) >= 0.9 and cluster_accuracy(y, m.labels_) >= 0.9
+    again = vade(init="manifold").fit(X)
+    np.testing.assert_array_equal(again.labels_, m.labels_)  # same seed, same labels
+    with pytest.raises(ValueError, match="init"):
+        vade(init="kmeans").fit(X)
+
+
+def test_vade_manifold_start_falls_back_when_a_component_is_empty(blobs, monkeypatch):
+    import deepclust.methods.vade as vade_module
+
+    X, _ = blobs
+    monkeypatch.setattr(vade_module, "manifold_partition", lambda Z, k, seed: np.zeros(len(Z), dtype=np.int64))
+    with pytest.warns(RuntimeWarning, match="left a component empty"):
+        m = vade(init="manifold", epochs=1).fit(X)
+    assert len(np.unique(m.init_labels_)) == K  # the diagonal GMM's start instead
 
 
 def test_vade_posterior_starts_narrow(blobs):
@@ -373,9 +420,10 @@ def test_vade_validation(blobs):
 
 def test_get_params_are_the_constructor_arguments():
     assert set(VaDE().get_params()) == {
-        "n_clusters", "embedding", "epochs", "batch_size", "lr", "lr_decay", "decay_every", "min_lr", "recon", "random_state", "verbose",
+        "n_clusters", "embedding", "epochs", "batch_size", "lr", "lr_decay", "decay_every", "min_lr", "recon", "init", "random_state", "verbose",
     }
     assert VaDE().lr == 2e-4 and VaDE().min_lr == 2e-4 and VaDE().recon == "auto" and VAEEmbedding().recon == "mse"
+    assert VaDE().init == "manifold"  # chosen on held-out data (NOTES_vade_dec.md section 10); "gmm" is the paper's
 
 
 # --- scikit-learn estimator checks ----------------------------------------------------------

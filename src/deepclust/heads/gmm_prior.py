@@ -83,6 +83,36 @@ class GMMPrior(ClusteringHead):
         self.log_vars.copy_(torch.as_tensor(np.log(gm.covariances_), dtype=torch.float32, device=dev))
         return torch.as_tensor(labels, dtype=torch.int64).to(z.device)
 
+    @torch.no_grad()
+    def init_from_labels(self, z: torch.Tensor, labels, min_var: float = 1e-6) -> torch.Tensor:
+        """Set each component to the moments of the points ``labels`` gives it; return the labels.
+
+        Weights are the cluster shares, means and diagonal variances the per-cluster moments of
+        ``z`` (n, d) (``min_var`` keeps a one-point or constant cluster's variance positive).
+        Used by VaDE's ``init="manifold"``: a partition found elsewhere (N2D's manifold step on
+        the same codes) becomes the mixture the prior starts from.
+        """
+        data = z.detach().float().cpu().numpy().astype(np.float64)
+        lab = np.asarray(labels, dtype=np.int64).ravel()
+        if lab.shape[0] != data.shape[0]:
+            raise ValueError(f"labels has {lab.shape[0]} entries for {data.shape[0]} codes")
+        if lab.size and (lab.min() < 0 or lab.max() >= self.n_clusters):
+            raise ValueError(f"labels must lie in [0, {self.n_clusters}), got [{lab.min()}, {lab.max()}]")
+        counts = np.bincount(lab, minlength=self.n_clusters).astype(np.float64)
+        if np.any(counts == 0):
+            raise ValueError(f"every component needs at least one point; empty: {np.flatnonzero(counts == 0).tolist()}")
+        sums = np.zeros((self.n_clusters, data.shape[1]))
+        np.add.at(sums, lab, data)
+        means = sums / counts[:, None]
+        sq = np.zeros_like(sums)
+        np.add.at(sq, lab, (data - means[lab]) ** 2)
+        var = np.maximum(sq / counts[:, None], min_var)
+        dev = self.means.device
+        self.pi_logits.copy_(torch.as_tensor(np.log(counts / counts.sum()), dtype=torch.float32, device=dev))
+        self.means.copy_(torch.as_tensor(means, dtype=torch.float32, device=dev))
+        self.log_vars.copy_(torch.as_tensor(np.log(var), dtype=torch.float32, device=dev))
+        return torch.as_tensor(lab, dtype=torch.int64).to(z.device)
+
     def log_joint(self, z: torch.Tensor) -> torch.Tensor:
         """``log p(c) + log p(z|c)`` of shape (B, K), in float32."""
         z = z.float()
