@@ -115,7 +115,7 @@ for _spec in [
     MethodSpec("idec", "IDEC (Guo et al. 2017): DEC plus the reconstruction loss (gamma=0.1)", IDEC, {}, AutoencoderEmbedding, nearest_centre=True),
     MethodSpec("vae-kmeans", "variational autoencoder, then k-means on its latent means", VAEClustering, {"clusterer": "kmeans"}, VAEEmbedding, nearest_centre=True),
     MethodSpec("vae-gmm", "variational autoencoder, then a Gaussian mixture on its latent means", VAEClustering, {"clusterer": "gmm"}, VAEEmbedding),
-    MethodSpec("vade", "VaDE (Jiang et al. 2017): VAE with a learned GMM prior, initialised from a pretrained autoencoder", VaDE, {}, AutoencoderEmbedding, sweep_clusterer="gmm"),
+    MethodSpec("vade", "VaDE (Jiang et al. 2017): VAE with a learned GMM prior, initialised from a pretrained autoencoder; the prior starts from N2D's partition of the codes (`init=\"manifold\"`; the paper's diagonal GMM is `init=\"gmm\"`)", VaDE, {}, AutoencoderEmbedding, sweep_clusterer="gmm"),
     MethodSpec("dcn", "DCN (Yang et al. 2017): reconstruction plus a k-means loss (scale-free by default: divided by the codes' spread; `normalize=False` is the paper's) with running-average centroid updates", DCN, {}, AutoencoderEmbedding, nearest_centre=True),
     MethodSpec("leiden", "Leiden communities of a kNN graph of the features, resolution searched for k communities (needs `pip install \"deepclust[graph]\"`)", LeidenClustering),
     MethodSpec("simclr-kmeans", "contrastive (SimCLR) embedding (a small conv encoder on images, an MLP on tables), then k-means", AutoencoderClustering, {"clusterer": "kmeans"}, ContrastiveEmbedding, nearest_centre=True),
