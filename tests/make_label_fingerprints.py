@@ -24,14 +24,12 @@ AMD EPYC (AVX2) records exactly; the other 10 at ARI 0.61-0.998). So there is on
 from __future__ import annotations
 
 import json
-import subprocess
 import sys
 from pathlib import Path
 
 import numpy as np
 
-HERE = Path(__file__).parent
-DATA = HERE / "data"
+DATA = Path(__file__).parent / "data"
 STALE = "_stale"  # method -> why its recorded labels are no longer known on this CPU class
 #: the first record (stops 14-24, the 2-core AMD EPYC) keeps its file name
 NAMED = {"AuthenticAMD-AVX2": "method_labels_digits.json"}
@@ -118,7 +116,9 @@ def main() -> None:
         # An intended change to these methods makes their labels in the other CPU classes'
         # records unknown too, and those can only be recorded on such a CPU: mark them stale
         # there (the test skips them and says so) until someone re-records on that class.
-        commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, cwd=HERE).stdout.strip()
+        from deepclust.bench._results import git_commit
+
+        commit = git_commit()
         for other in sorted(DATA.glob("method_labels_digits*.json")):
             if other == out:
                 continue

@@ -11,14 +11,13 @@ JSON line per (data, seed, init). Labels only score.
 """
 import argparse
 import json
-import subprocess
 import tempfile
 import time
-from pathlib import Path
 
 import numpy as np
 from sklearn.base import clone
 
+from deepclust.bench._results import git_commit
 from deepclust.datasets import load_dataset
 from deepclust.methods import build_method
 from deepclust.methods._base import draw_seed, seed_stream
@@ -41,7 +40,7 @@ y = np.asarray(data.y)
 if a.n is not None:
     X, y = X[: a.n], y[: a.n]
 k = len(np.unique(y))
-commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, cwd=Path(__file__).parent).stdout.strip()
+commit = git_commit()  # the tree this process imported
 
 for seed in a.seeds:
     vade = build_method("vade", k, seed, image_shape=data.image_shape)

@@ -321,9 +321,6 @@ class VaDE(DeepClusteringModel):
         self._pending_embedding = (vemb, arch)  # filled with the trained VAE by _fitted_embedding
         vae = _vae_from(emb.autoencoder_, arch)
         prior = self._make_head(k, Z.shape[1])
-        # The best likelihood of GMM_N_INIT starts, as N2D's mixture: one start can settle in a
-        # poor optimum that VaDE then keeps (the suite's exposures, seed 1: ACC 0.79 where the
-        # best of 10 gives 0.98; NOTES_vade_dec.md section 7).
         labels = self._init_prior(prior, Z, k, head_seed)
         with torch.no_grad():
             # Start each posterior narrow: std ~1/7 of the typical component's (log-variance
@@ -343,6 +340,9 @@ class VaDE(DeepClusteringModel):
                 RuntimeWarning,
                 stacklevel=4,
             )
+        # The best likelihood of GMM_N_INIT starts, as N2D's mixture: one start can settle in a
+        # poor optimum that VaDE then keeps (the suite's exposures, seed 1: ACC 0.79 where the
+        # best of 10 gives 0.98; NOTES_vade_dec.md section 7).
         return prior.init_from_embedding(torch.from_numpy(Z), np.random.default_rng(seed), n_init=GMM_N_INIT)
 
     def _clustering_phase(self, module: VaDEModule, X: torch.Tensor, init_labels: torch.Tensor, autocast_dtype: torch.dtype | None = None) -> ClusteringPhase:
