@@ -160,7 +160,8 @@ def test_collapsed_cluster_warns_and_is_recorded(blobs, monkeypatch, name, head_
 
     monkeypatch.setattr(head_cls, "init_from_embedding", init_with_a_lost_centre)
     with pytest.warns(RuntimeWarning, match="became empty") as record:
-        model = METHODS[name](embedding=emb(epochs=5), random_state=0).fit(X)
+        start = {"init": "kmeans"} if name == "DEC" else {}  # the patched k-means start (DEC's default is the manifold's)
+        model = METHODS[name](embedding=emb(epochs=5), random_state=0, **start).fit(X)
     assert sum("became empty" in str(w.message) for w in record) == 1  # warned once
     assert model.history_["min_cluster_size"][0] == 0 and model.history_["n_empty_clusters"][0] == 1
     assert len(np.unique(model.labels_)) == K - 1
@@ -193,7 +194,7 @@ def test_bad_parameters_and_embeddings_are_refused(blobs):
 
 def test_get_params_are_the_constructor_arguments():
     assert set(IDEC().get_params()) == {
-        "n_clusters", "embedding", "alpha", "gamma", "update_interval", "tol", "max_iter", "batch_size", "lr", "random_state", "verbose",
+        "n_clusters", "embedding", "alpha", "gamma", "update_interval", "tol", "max_iter", "batch_size", "lr", "init", "random_state", "verbose",
     }
     assert "momentum" in DEC().get_params() and IDEC().lr == 0.001 and DEC().lr == 0.01
     assert set(DCN().get_params()) == {"n_clusters", "embedding", "lambd", "epochs", "batch_size", "lr", "normalize", "random_state", "verbose"}
@@ -265,3 +266,50 @@ def test_init_labels_are_the_heads_start_on_the_codes(fitted, blobs, name):
     assert model.init_labels_.shape == (X.shape[0],) and set(np.unique(model.init_labels_)) <= set(range(K))
     assert cluster_accuracy(y, model.init_labels_) > 0.9  # k-means on the pretrained codes of separated blobs
     assert np.mean(model.init_labels_ == model.labels_) > 0.5  # the head's ids carry over: fine-tuning starts there
+
+
+def test_student_t_init_from_labels_puts_each_centre_at_its_clusters_mean():
+    z = torch.tensor([[0.0, 1.0], [2.0, 3.0], [10.0, 10.0], [12.0, 10.0], [14.0, 13.0]])
+    labels = np.array([0, 0, 1, 1, 1])
+    head = StudentTHead(2, 2)
+    out = head.init_from_labels(z, labels)
+    np.testing.assert_array_equal(out.numpy(), labels)
+    np.testing.assert_allclose(head.centers.detach().numpy(), [[1.0, 2.0], [12.0, 11.0]], rtol=1e-6)
+    with pytest.raises(ValueError, match="empty"):
+        StudentTHead(3, 2).init_from_labels(z, labels)
+    with pytest.raises(ValueError, match="lie in"):
+        head.init_from_labels(z, np.array([0, 0, 1, 1, 2]))
+
+
+@pytest.mark.parametrize("name", ["DEC", "IDEC"])
+def test_manifold_start_is_n2ds_partition_of_the_codes(blobs, monkeypatch, name):
+    import deepclust.methods.dec as dec_module
+
+    X, y = blobs
+    seen = {}
+    partition = dec_module.manifold_partition
+
+    def spy(Z, k, seed):
+        seen["labels"] = partition(Z, k, seed)
+        seen["codes"] = Z
+        return seen["labels"]
+
+    monkeypatch.setattr(dec_module, "manifold_partition", spy)
+    m = METHODS[name](embedding=emb(), init="manifold", random_state=0).fit(X)
+    np.testing.assert_array_equal(m.init_labels_, seen["labels"])  # the start is the manifold step's labels
+    assert seen["codes"].shape == (N, 3)  # the pretrained codes, not the input
+    assert cluster_accuracy(y, m.init_labels_) >= 0.95 and cluster_accuracy(y, m.labels_) >= 0.95
+    again = METHODS[name](embedding=emb(), init="manifold", random_state=0).fit(X)
+    np.testing.assert_array_equal(again.labels_, m.labels_)  # same seed, same labels
+    with pytest.raises(ValueError, match="init"):
+        METHODS[name](init="gmm").fit(X)
+
+
+def test_manifold_start_falls_back_to_kmeans_when_a_cluster_is_empty(blobs, monkeypatch):
+    import deepclust.methods.dec as dec_module
+
+    X, y = blobs
+    monkeypatch.setattr(dec_module, "manifold_partition", lambda Z, k, seed: np.zeros(len(Z), dtype=np.int64))
+    with pytest.warns(RuntimeWarning, match="left a cluster empty"):
+        m = METHODS["DEC"](embedding=emb(), init="manifold", random_state=0).fit(X)
+    assert len(np.unique(m.init_labels_)) == K and cluster_accuracy(y, m.init_labels_) > 0.9  # k-means's start instead

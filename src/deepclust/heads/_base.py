@@ -51,3 +51,25 @@ def check_sizes(n_clusters, latent_dim, *, min_clusters: int = 1) -> tuple[int, 
     if n_clusters < min_clusters or latent_dim < 1:
         raise ValueError(f"n_clusters must be >= {min_clusters} and latent_dim positive, got n_clusters={n_clusters} and latent_dim={latent_dim}")
     return int(n_clusters), int(latent_dim)
+
+
+def partition_means(z: torch.Tensor, labels, n_clusters: int):
+    """The per-cluster means of codes ``z`` (n, d) under a given partition.
+
+    Returns ``(data, labels, counts, means)``: the codes as float64 numpy (n, d), the labels as
+    int64 (n,), the cluster sizes (K,) and the means (K, d), both float64. Refuses labels of the
+    wrong length, outside ``[0, n_clusters)``, or leaving a cluster empty. The heads' shared
+    step for ``init_from_labels`` (a partition found elsewhere becomes the head's start).
+    """
+    data = z.detach().float().cpu().numpy().astype(np.float64)
+    lab = np.asarray(labels, dtype=np.int64).ravel()
+    if lab.shape[0] != data.shape[0]:
+        raise ValueError(f"labels has {lab.shape[0]} entries for {data.shape[0]} codes")
+    if lab.size and (lab.min() < 0 or lab.max() >= n_clusters):
+        raise ValueError(f"labels must lie in [0, {n_clusters}), got [{lab.min()}, {lab.max()}]")
+    counts = np.bincount(lab, minlength=n_clusters).astype(np.float64)
+    if np.any(counts == 0):
+        raise ValueError(f"every component needs at least one point; empty: {np.flatnonzero(counts == 0).tolist()}")
+    sums = np.zeros((n_clusters, data.shape[1]))
+    np.add.at(sums, lab, data)
+    return data, lab, counts, sums / counts[:, None]

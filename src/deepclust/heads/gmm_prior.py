@@ -8,7 +8,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from deepclust.heads._base import ClusteringHead, check_sizes
+from deepclust.heads._base import ClusteringHead, check_sizes, partition_means
 from deepclust.nn.vae import reconstruction_nll
 
 _LOG_2PI = math.log(2.0 * math.pi)
@@ -92,19 +92,8 @@ class GMMPrior(ClusteringHead):
         Used by VaDE's ``init="manifold"``: a partition found elsewhere (N2D's manifold step on
         the same codes) becomes the mixture the prior starts from.
         """
-        data = z.detach().float().cpu().numpy().astype(np.float64)
-        lab = np.asarray(labels, dtype=np.int64).ravel()
-        if lab.shape[0] != data.shape[0]:
-            raise ValueError(f"labels has {lab.shape[0]} entries for {data.shape[0]} codes")
-        if lab.size and (lab.min() < 0 or lab.max() >= self.n_clusters):
-            raise ValueError(f"labels must lie in [0, {self.n_clusters}), got [{lab.min()}, {lab.max()}]")
-        counts = np.bincount(lab, minlength=self.n_clusters).astype(np.float64)
-        if np.any(counts == 0):
-            raise ValueError(f"every component needs at least one point; empty: {np.flatnonzero(counts == 0).tolist()}")
-        sums = np.zeros((self.n_clusters, data.shape[1]))
-        np.add.at(sums, lab, data)
-        means = sums / counts[:, None]
-        sq = np.zeros_like(sums)
+        data, lab, counts, means = partition_means(z, labels, self.n_clusters)
+        sq = np.zeros_like(means)
         np.add.at(sq, lab, (data - means[lab]) ** 2)
         var = np.maximum(sq / counts[:, None], min_var)
         dev = self.means.device

@@ -6,7 +6,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from deepclust.heads._base import ClusteringHead, check_sizes
+from deepclust.heads._base import ClusteringHead, check_sizes, partition_means
 from deepclust.losses import kl_divergence
 
 
@@ -85,6 +85,18 @@ class StudentTHead(ClusteringHead):
         centers, labels = kmeans_init(z, self.n_clusters, rng, n_init)
         self.centers.copy_(centers.to(self.centers.device))
         return labels.to(z.device)
+
+    @torch.no_grad()
+    def init_from_labels(self, z: torch.Tensor, labels) -> torch.Tensor:
+        """Set each centre to the mean of the codes ``labels`` gives it; return the labels.
+
+        Used by DEC/IDEC's ``init="manifold"``: a partition found elsewhere (N2D's manifold
+        step on the same codes) becomes the start, in place of k-means. Every cluster needs a
+        point (``ValueError`` otherwise).
+        """
+        _, lab, _, means = partition_means(z, labels, self.n_clusters)
+        self.centers.copy_(torch.as_tensor(means, dtype=torch.float32, device=self.centers.device))
+        return torch.as_tensor(lab, dtype=torch.int64).to(z.device)
 
     def log_soft_assign(self, z: torch.Tensor) -> torch.Tensor:
         """``log q`` of shape (B, K), via a log-softmax so far-away points do not underflow."""

@@ -7,8 +7,11 @@ shared loop on ``KL(P || Q)`` with the target ``P`` recomputed from the whole da
 
 from __future__ import annotations
 
+import copy
 import math
+import warnings
 
+import numpy as np
 import torch
 from torch import nn
 
@@ -16,9 +19,10 @@ from deepclust.heads import StudentTHead
 from deepclust.heads.modules import DECModule
 from deepclust.losses import target_distribution
 from deepclust.methods._deep import ClusteringPhase, ClusterSizeMonitor, DeepClusteringModel, encode_all
-from deepclust.methods._params import POSITIVE_INT, POSITIVE_REAL, Interval, Real
+from deepclust.methods._params import POSITIVE_INT, POSITIVE_REAL, Interval, Real, StrOptions
 from deepclust.methods._composite import store_params
 from deepclust.methods._persist import register_model
+from deepclust.methods.n2d import manifold_partition
 from deepclust.train import Callback, TrainState
 from deepclust.train.optim import adam
 
@@ -102,6 +106,11 @@ class DEC(DeepClusteringModel):
     lr : float, default=0.01
         SGD learning rate of the clustering phase.
     momentum : float, default=0.9
+    init : {"kmeans", "manifold"}, default="manifold"
+        Where the centres start. "kmeans": k-means with 20 restarts on the pretrained codes
+        (the paper's). "manifold": the means of the clusters N2D's manifold step finds on the
+        same codes (UMAP, then a full GMM; one more manifold fit); if that leaves a cluster
+        empty, a warning and the k-means start.
     random_state : int, numpy Generator or None, default=None
         Seeds pretraining, k-means and shuffling. The same int gives the same labels on CPU;
         the global numpy and torch random states are left untouched.
@@ -125,7 +134,7 @@ class DEC(DeepClusteringModel):
     stop_reason_ : str
         Why the clustering phase ended (converged, reached max_steps, or completed its epochs).
     init_labels_ : ndarray of shape (n_samples,)
-        The clustering the head started from (k-means on the pretrained codes), so that what
+        The clustering the head started from (``init``'s partition of the pretrained codes), so that what
         fine-tuning changed can be measured (``labels_`` against it).
     n_features_in_ : int
 
@@ -158,13 +167,35 @@ class DEC(DeepClusteringModel):
         "batch_size": POSITIVE_INT,
         "lr": POSITIVE_REAL,
         "momentum": [Interval(Real, 0, None, closed="left")],
+        "init": [StrOptions({"kmeans", "manifold"})],
     }
 
-    def __init__(self, n_clusters: int = 10, embedding=None, alpha: float = 1.0, update_interval: int = 140, tol: float = 0.001, max_iter: int = 20000, batch_size: int = 256, lr: float = 0.01, momentum: float = 0.9, random_state=None, verbose: bool = False) -> None:
+    def __init__(self, n_clusters: int = 10, embedding=None, alpha: float = 1.0, update_interval: int = 140, tol: float = 0.001, max_iter: int = 20000, batch_size: int = 256, lr: float = 0.01, momentum: float = 0.9, init: str = "manifold", random_state=None, verbose: bool = False) -> None:
         store_params(self, locals())
 
     def _make_head(self, n_clusters: int, latent_dim: int) -> StudentTHead:
         return StudentTHead(n_clusters, latent_dim, alpha=float(self.alpha))
+
+    def _build_module(self, emb, Z: np.ndarray, k: int, head_seed: int, device: torch.device) -> tuple[DECModule, torch.Tensor]:
+        """A copy of the pretrained autoencoder and a head whose centres start from ``init``'s
+        partition of the codes ``Z``."""
+        ae = copy.deepcopy(emb.autoencoder_)
+        head = self._make_head(k, Z.shape[1])
+        labels = None
+        if self.init == "manifold":
+            labels = manifold_partition(Z, k, head_seed)
+            if np.bincount(labels, minlength=k).min() > 0:
+                labels = head.init_from_labels(torch.from_numpy(Z), labels)
+            else:
+                warnings.warn(
+                    f"{type(self).__name__}(init='manifold'): the manifold step's mixture left a cluster empty; the centres start from k-means on the codes instead",
+                    RuntimeWarning,
+                    stacklevel=4,
+                )
+                labels = None
+        if labels is None:
+            labels = head.init_from_embedding(torch.from_numpy(Z), np.random.default_rng(head_seed))
+        return self._join(ae, head.to(device)), labels.to(device)
 
     @property
     def _squared_error_decoder(self) -> bool:
@@ -219,6 +250,8 @@ class IDEC(DEC):
     batch_size : int, default=256
     lr : float, default=0.001
         Adam learning rate of the clustering phase (encoder, decoder and centres).
+    init : {"kmeans", "manifold"}, default="manifold"
+        As in :class:`DEC`.
     random_state : int, numpy Generator or None, default=None
     verbose : bool, default=False
 
@@ -246,7 +279,7 @@ class IDEC(DEC):
         "gamma": [Interval(Real, 0, None, closed="left")],
     }
 
-    def __init__(self, n_clusters: int = 10, embedding=None, alpha: float = 1.0, gamma: float = 0.1, update_interval: int = 140, tol: float = 0.001, max_iter: int = 20000, batch_size: int = 256, lr: float = 0.001, random_state=None, verbose: bool = False) -> None:
+    def __init__(self, n_clusters: int = 10, embedding=None, alpha: float = 1.0, gamma: float = 0.1, update_interval: int = 140, tol: float = 0.001, max_iter: int = 20000, batch_size: int = 256, lr: float = 0.001, init: str = "manifold", random_state=None, verbose: bool = False) -> None:
         store_params(self, locals())
 
     def _make_optimizer(self, params) -> torch.optim.Optimizer:

@@ -28,6 +28,19 @@ def _fit_manifold(manifold, Z: np.ndarray) -> np.ndarray:
         return np.asarray(manifold.fit_transform(Z), dtype=np.float32)
 
 
+def manifold_partition(Z: np.ndarray, k: int, seed: int) -> np.ndarray:
+    """N2D's clustering of codes ``Z`` (n, d): its default manifold step, then its full GMM.
+
+    Returns the labels (n,) int64. The start that VaDE's prior and DEC/IDEC's centres take
+    with ``init="manifold"``; one integer ``seed`` gives the manifold's and the mixture's seeds.
+    """
+    rng = np.random.default_rng(seed)
+    man_seed, clu_seed = draw_seed(rng), draw_seed(rng)
+    manifold = build_manifold(None, k, man_seed, Z.shape[0], Z.shape[1])
+    _, labels = fit_assigner(full_gmm(k, clu_seed), _fit_manifold(manifold, Z))
+    return np.asarray(labels, dtype=np.int64)
+
+
 @register_model
 class N2D(AssignerClusterer):
     """N2D: "(Not Too) Deep Clustering via Clustering the Local Manifold of an Autoencoded Embedding".

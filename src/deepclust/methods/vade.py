@@ -14,13 +14,14 @@ from torch import nn
 
 from deepclust.heads.gmm_prior import GMMPrior
 from deepclust.heads.modules import VaDEModule
-from deepclust.methods._base import draw_seed, seed_stream
-from deepclust.methods._clusterers import GMM_N_INIT, fit_assigner, full_gmm
+from deepclust.methods._base import seed_stream
+from deepclust.methods._clusterers import GMM_N_INIT
 from deepclust.methods._composite import CHUNK, plain_history, store_params
 from deepclust.methods._deep import ClusteringPhase, ClusterSizeMonitor, DeepClusteringModel
 from deepclust.methods._params import POSITIVE_INT, POSITIVE_REAL, Interval, Real, StrOptions
 from deepclust.methods._persist import register_model
 from deepclust.methods.embedding import AutoencoderEmbedding
+from deepclust.methods.n2d import manifold_partition
 from deepclust.methods.vae import VAEEmbedding, check_recon
 from deepclust.nn.vae import VAE, vae_from_autoencoder
 from deepclust.train import Callback, TrainState
@@ -118,18 +119,6 @@ class VaDEDiagnostics(Callback):
         self.monitor.load_state_dict(state["monitor"])
         if "previous" in state:  # checkpoints written before label_change existed lack it
             self.previous = torch.as_tensor(state["previous"]).to(self.previous.device)
-
-
-def manifold_partition(Z: np.ndarray, k: int, seed: int) -> np.ndarray:
-    """N2D's clustering of codes ``Z``: its default manifold step, then its full GMM (labels (n,))."""
-    from deepclust.methods.manifold import build_manifold
-    from deepclust.methods.n2d import _fit_manifold
-
-    rng = np.random.default_rng(seed)
-    man_seed, clu_seed = draw_seed(rng), draw_seed(rng)
-    manifold = build_manifold(None, k, man_seed, Z.shape[0], Z.shape[1])
-    _, labels = fit_assigner(full_gmm(k, clu_seed), _fit_manifold(manifold, Z))
-    return np.asarray(labels, dtype=np.int64)
 
 
 @register_model
