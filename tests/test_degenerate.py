@@ -35,8 +35,8 @@ def emb(**kw):
 
 # -- collapsed clusters ---------------------------------------------------------------------------
 COLLAPSE = {
-    "DEC": (StudentTHead, lambda: DEC(K, embedding=emb(), max_iter=30, update_interval=5, batch_size=32, random_state=0), "target update at step 0"),
-    "IDEC": (StudentTHead, lambda: IDEC(K, embedding=emb(), max_iter=30, update_interval=5, batch_size=32, random_state=0), "target update at step 0"),
+    "DEC": (StudentTHead, lambda: DEC(K, embedding=emb(), max_iter=30, update_interval=5, batch_size=32, init="kmeans", random_state=0), "target update at step 0"),  # the patched start
+    "IDEC": (StudentTHead, lambda: IDEC(K, embedding=emb(), max_iter=30, update_interval=5, batch_size=32, init="kmeans", random_state=0), "target update at step 0"),  # the patched start
     "DCN": (KMeansHead, lambda: DCN(K, embedding=emb(), epochs=2, batch_size=32, random_state=0), "epoch 0"),
     "VaDE": (GMMPrior, lambda: VaDE(K, embedding=emb(), epochs=2, batch_size=32, recon="mse", init="gmm", random_state=0), "epoch 0"),  # the patched start
 }
