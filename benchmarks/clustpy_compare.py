@@ -58,7 +58,7 @@ def child(library: str, method: str, seed: int, pretrain_epochs: int, clustering
         emb = AutoencoderEmbedding(epochs=pretrain_epochs, batch_size=batch_size)
         if method == "dec":
             steps = clustering_epochs * math.ceil(X.shape[0] / batch_size)
-            model = DEC(10, embedding=emb, batch_size=batch_size, max_iter=steps, tol=0.0, random_state=seed)
+            model = DEC(10, embedding=emb, batch_size=batch_size, max_iter=steps, tol=0.0, init="kmeans", random_state=seed)  # ClustPy's DEC starts from k-means
         else:
             model = VaDE(10, embedding=emb, epochs=clustering_epochs, batch_size=batch_size, random_state=seed)
         labels = model.fit(X).labels_
