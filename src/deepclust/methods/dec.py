@@ -87,8 +87,8 @@ class DEC(DeepClusteringModel):
     codes (``init="manifold"``), a departure chosen by measurement: DEC adds a few points to
     whatever it starts from, and k-means on the codes of images is a weak start (MNIST-test:
     0.73-0.78 where N2D finds 0.95). On held-out data (Fashion-MNIST train, first 10,000
-    images) DEC ended at 0.623 / 0.583 from the manifold start against 0.504 / 0.509 from
-    k-means, IDEC at 0.620 against 0.495 (``benchmarks/NOTES_vade_dec.md`` section 11).
+    images, seeds 0-2) DEC ended at ACC 0.587 from the manifold start against 0.517 from
+    k-means, IDEC at 0.615 against 0.514 (``benchmarks/NOTES_vade_dec.md`` section 11).
 
     Defaults follow the authors' reference code (DEC-keras, Xie et al.): SGD with learning
     rate 0.01 and momentum 0.9, batches of 256, ``update_interval=140`` (their MNIST value),
