@@ -166,8 +166,13 @@ class DeepClusteringModel(EmbeddingClusterer):
         """
         ae = copy.deepcopy(emb.autoencoder_)
         head = self._make_head(k, Z.shape[1])
-        init_labels = head.init_from_embedding(torch.from_numpy(Z), np.random.default_rng(head_seed))
+        init_labels = self._init_head(head, Z, k, head_seed)
         return self._join(ae, head.to(device)), init_labels.to(device)
+
+    def _init_head(self, head: nn.Module, Z: np.ndarray, k: int, head_seed: int) -> torch.Tensor:
+        """Set the head's start from the codes ``Z``; return its labels (n,). The default: the
+        head's own ``init_from_embedding`` (k-means for the centre heads)."""
+        return head.init_from_embedding(torch.from_numpy(Z), np.random.default_rng(head_seed))
 
     def _join(self, autoencoder: nn.Module, head: nn.Module) -> nn.Module:  # pragma: no cover
         raise NotImplementedError

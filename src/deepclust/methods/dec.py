@@ -7,7 +7,6 @@ shared loop on ``KL(P || Q)`` with the target ``P`` recomputed from the whole da
 
 from __future__ import annotations
 
-import copy
 import math
 import warnings
 
@@ -184,26 +183,18 @@ class DEC(DeepClusteringModel):
     def _make_head(self, n_clusters: int, latent_dim: int) -> StudentTHead:
         return StudentTHead(n_clusters, latent_dim, alpha=float(self.alpha))
 
-    def _build_module(self, emb, Z: np.ndarray, k: int, head_seed: int, device: torch.device) -> tuple[DECModule, torch.Tensor]:
-        """A copy of the pretrained autoencoder and a head whose centres start from ``init``'s
-        partition of the codes ``Z``."""
-        ae = copy.deepcopy(emb.autoencoder_)
-        head = self._make_head(k, Z.shape[1])
-        labels = None
+    def _init_head(self, head: StudentTHead, Z: np.ndarray, k: int, head_seed: int) -> torch.Tensor:
+        """The centres start from ``init``'s partition of the codes ``Z``; return its labels."""
         if self.init == "manifold":
             labels = manifold_partition(Z, k, head_seed)
             if np.bincount(labels, minlength=k).min() > 0:
-                labels = head.init_from_labels(torch.from_numpy(Z), labels)
-            else:
-                warnings.warn(
-                    f"{type(self).__name__}(init='manifold'): the manifold step's mixture left a cluster empty; the centres start from k-means on the codes instead",
-                    RuntimeWarning,
-                    stacklevel=4,
-                )
-                labels = None
-        if labels is None:
-            labels = head.init_from_embedding(torch.from_numpy(Z), np.random.default_rng(head_seed))
-        return self._join(ae, head.to(device)), labels.to(device)
+                return head.init_from_labels(torch.from_numpy(Z), labels)
+            warnings.warn(
+                f"{type(self).__name__}(init='manifold'): the manifold step's mixture left a cluster empty; the centres start from k-means on the codes instead",
+                RuntimeWarning,
+                stacklevel=5,
+            )
+        return super()._init_head(head, Z, k, head_seed)
 
     @property
     def _squared_error_decoder(self) -> bool:
