@@ -20,30 +20,21 @@ import torch
 from sklearn.base import clone
 
 from deepclust.bench._results import git_commit
-from deepclust.datasets import load_dataset
 from deepclust.heads.student_t import squared_distances
 from deepclust.methods import build_method
 from deepclust.methods._base import draw_seed, seed_stream
 from deepclust.metrics import cluster_accuracy, nmi
-from deepclust.runs.data import plan_preprocessing
+from heldout import add_slice_arguments, prepared_slice  # the script's folder is on sys.path
 
 p = argparse.ArgumentParser()
-p.add_argument("name", help="dataset, NAME or NAME:TABLE")
-p.add_argument("--subset", default="all")
-p.add_argument("--n", type=int, default=None, help="keep the first N rows (a held-out slice of a large split)")
+add_slice_arguments(p)
 p.add_argument("--seeds", type=int, nargs="+", default=[0])
 p.add_argument("--methods", nargs="+", default=["dec", "idec"])
 p.add_argument("--inits", nargs="+", default=["kmeans", "manifold"])
 p.add_argument("--out", required=True)
 a = p.parse_args()
 
-name, _, table = a.name.partition(":")
-data = load_dataset(name, subset=a.subset, **({"table": table} if table else {}))
-X = plan_preprocessing(data, "auto", []).fit_transform(data)
-y = np.asarray(data.y)
-if a.n is not None:
-    X, y = X[: a.n], y[: a.n]
-k = len(np.unique(y))
+data, X, y, k = prepared_slice(a.name, a.subset, a.n)
 commit = git_commit()  # the tree this process imported
 
 

@@ -38,3 +38,26 @@ def prepared(spec: str):
     X = np.asarray(plan_preprocessing(data, "auto", []).fit_transform(data), dtype=np.float32)
     y = np.asarray(data.y)
     return data, X, y, len(np.unique(y))
+
+
+def add_slice_arguments(parser) -> None:
+    """The ``name``, ``--subset`` and ``--n`` arguments of the scripts that take a slice of a
+    dataset as their held-out data (``dec_init.py``, ``vade_init.py``, ``ae_lr_schedule.py``)."""
+    parser.add_argument("name", help="dataset, NAME or NAME:TABLE")
+    parser.add_argument("--subset", default="all")
+    parser.add_argument("--n", type=int, default=None, help="keep the first N rows (a held-out slice of a large split)")
+
+
+def prepared_slice(name: str, subset: str = "all", n: int | None = None):
+    """``(data, X, y, k)`` for ``add_slice_arguments``' values: the dataset ``NAME[:TABLE]``'s
+    ``subset``, prepared as the CLI's defaults do (``scale="auto"``, no preprocessing), cut to its
+    first ``n`` rows; ``y`` for scoring only, ``k`` its number of classes."""
+    from deepclust.runs.data import plan_preprocessing
+
+    base, _, table = name.partition(":")
+    data = load_dataset(base, subset=subset, **({"table": table} if table else {}))
+    X = plan_preprocessing(data, "auto", []).fit_transform(data)
+    y = np.asarray(data.y)
+    if n is not None:
+        X, y = X[:n], y[:n]
+    return data, X, y, len(np.unique(y))
