@@ -13,7 +13,8 @@ import numpy as np
 from deepclust.datasets import Dataset, load_dataset
 
 
-def load(spec: str, *, as_table: bool = False) -> Dataset:
+def load(spec: str, *, as_table: bool = False, subset: str = "all") -> Dataset:
+    """The dataset ``spec`` names; ``subset`` picks a split of a dataset :func:`load_dataset` loads."""
     name, _, arg = spec.partition(":")
     if name == "sk":
         import sklearn.datasets
@@ -25,19 +26,15 @@ def load(spec: str, *, as_table: bool = False) -> Dataset:
         full, n = load_dataset("mnist", subset="train"), int(arg)
         image = {} if as_table else {"image_shape": full.image_shape, "kind": full.kind}
         return Dataset(spec, full.X[:n], full.y[:n], list(full.feature_names), full.sample_ids[:n], **image)
-    return load_dataset(name, **({"table": arg} if arg else {}))
+    return load_dataset(name, subset=subset, **({"table": arg} if arg else {}))
 
 
 def prepared(spec: str):
     """``(data, X, y, k)``: :func:`load`'s dataset, its features as the CLI's defaults prepare
     them (``scale="auto"``, no preprocessing; float32), its labels (for scoring only) and the
     number of classes."""
-    from deepclust.runs.data import plan_preprocessing
-
-    data = load(spec)
-    X = np.asarray(plan_preprocessing(data, "auto", []).fit_transform(data), dtype=np.float32)
-    y = np.asarray(data.y)
-    return data, X, y, len(np.unique(y))
+    data, X, y, k = prepared_slice(spec)
+    return data, np.asarray(X, dtype=np.float32), y, k
 
 
 def add_slice_arguments(parser) -> None:
@@ -49,13 +46,12 @@ def add_slice_arguments(parser) -> None:
 
 
 def prepared_slice(name: str, subset: str = "all", n: int | None = None):
-    """``(data, X, y, k)`` for ``add_slice_arguments``' values: the dataset ``NAME[:TABLE]``'s
+    """``(data, X, y, k)`` for ``add_slice_arguments``' values: :func:`load`'s dataset ``name``'s
     ``subset``, prepared as the CLI's defaults do (``scale="auto"``, no preprocessing), cut to its
     first ``n`` rows; ``y`` for scoring only, ``k`` its number of classes."""
     from deepclust.runs.data import plan_preprocessing
 
-    base, _, table = name.partition(":")
-    data = load_dataset(base, subset=subset, **({"table": table} if table else {}))
+    data = load(name, subset=subset)
     X = plan_preprocessing(data, "auto", []).fit_transform(data)
     y = np.asarray(data.y)
     if n is not None:
