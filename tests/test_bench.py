@@ -182,6 +182,24 @@ def test_shared_pretraining_is_fitted_once_and_equals_the_methods_own(tmp_path, 
     assert float(df[df["method"] == "ae-kmeans"]["acc"].iloc[0]) == pytest.approx(cluster_accuracy(data.y, own.labels_))
 
 
+def test_pretrain_dir_moves_the_shared_pretrainings(tmp_path, blobs_csv, capsys):
+    # --pretrain-dir: a fresh folder, so every pretraining is trained (and timed) inside the run;
+    # the default cache beside the results file is neither read nor written.
+    path = tmp_path / "c.toml"
+    path.write_text(
+        f'results = "res.csv"\nseeds = [0]\n[[datasets]]\npath = "{blobs_csv.name}"\nlabel_column = "label"\nlabel = "blobs"\n'
+        '[[methods]]\nname = "ae-kmeans"\npretrain = "shared"\nparams = {epochs = 2, hidden_dims = [8], latent_dim = 2, batch_size = 32}\n'
+    )
+    fresh = tmp_path / "fresh"
+    assert main(["bench", str(path), "--pretrain-dir", str(fresh), "--quiet"]) == 0
+    assert [p.name for p in fresh.iterdir() if p.is_dir()][0].startswith("blobs-seed0-")
+    assert not (tmp_path / "_pretrained").exists()
+    (tmp_path / "a_file").write_text("x")
+    assert main(["bench", str(path), "--pretrain-dir", str(tmp_path / "a_file")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "is a file, not a folder" in err[0]
+
+
 def test_shared_pretraining_needs_a_deep_method(tmp_path, blobs_csv):
     with pytest.raises(ValueError, match="no autoencoder to pretrain"):
         load_config(_config(tmp_path, blobs_csv, [{"name": "kmeans", "pretrain": "shared"}]))

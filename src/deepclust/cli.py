@@ -192,6 +192,7 @@ def _add_others(sub) -> None:
     bench.add_argument("--datasets", nargs="+", metavar="KEY", help="run only these datasets of the config (their labels where given)")
     bench.add_argument("--methods", nargs="+", metavar="KEY", help="run only these methods of the config")
     bench.add_argument("--seeds", default=None, help="run only these of the configured seeds, e.g. 0 or 0-1")
+    bench.add_argument("--pretrain-dir", default=None, metavar="DIR", help="folder of the shared pretrainings (default: _pretrained beside the results file); a new empty folder times every pretraining inside this run")
     bench.add_argument("--quiet", action="store_true")
 
 
@@ -458,7 +459,7 @@ def _cmd_bench(args) -> int:
     from deepclust.bench import parse_seeds, run
 
     df = run(args.config, dry_run=args.dry_run, datasets=args.datasets, methods=args.methods,
-             seeds=None if args.seeds is None else parse_seeds(args.seeds))
+             seeds=None if args.seeds is None else parse_seeds(args.seeds), pretrain_dir=args.pretrain_dir)
     if args.dry_run:
         print(df.to_string(index=False) if len(df) else "every cell is finished")
         return 0

@@ -45,7 +45,13 @@ def associations_path(results: Path) -> Path:
     return results.with_name(results.stem + "_associations.csv")
 
 
-def cell_spec(cfg, d, m, seed: int) -> dict:
+def default_pretrain_dir(cfg) -> Path:
+    """Where shared pretrainings are cached: ``_pretrained`` beside the results file. The cache
+    is keyed by dataset, seed and settings, so configs that write beside each other share it."""
+    return cfg.results.parent / "_pretrained"
+
+
+def cell_spec(cfg, d, m, seed: int, pretrain_dir=None) -> dict:
     """What :func:`deepclust.bench.cell.run_cell` needs to run one cell (JSON-serialisable)."""
     return {
         "dataset": {"key": d.key, "name": d.name, "path": d.path, "subset": d.subset, "scale": d.scale, "options": d.options, "n_clusters": d.n_clusters,
@@ -53,7 +59,7 @@ def cell_spec(cfg, d, m, seed: int) -> dict:
         "method": {"name": m.name, "params": m.params_for(d.key), "pretrain": m.pretrain},
         "seed": seed,
         "internal_metrics": cfg.internal_metrics,
-        "pretrain_dir": str(cfg.results.parent / "_pretrained"),  # keyed by dataset, seed and settings: safe to share across configs
+        "pretrain_dir": str(Path(pretrain_dir).resolve() if pretrain_dir else default_pretrain_dir(cfg)),
     }
 
 
@@ -132,7 +138,7 @@ def _selection(kind: str, wanted: Sequence[str] | None, keys: list[str]) -> set[
 
 def run(config, *, command: str | None = None, dry_run: bool = False,
         datasets: Sequence[str] | None = None, methods: Sequence[str] | None = None,
-        seeds: Sequence[int] | None = None) -> pd.DataFrame:
+        seeds: Sequence[int] | None = None, pretrain_dir=None) -> pd.DataFrame:
     """Run every unfinished cell of ``config`` and return all rows of its results file.
 
     Parameters
@@ -149,6 +155,10 @@ def run(config, *, command: str | None = None, dry_run: bool = False,
         later make one table; an unknown key is an error that lists the config's keys.
     seeds : sequence of int, optional
         Run only these of the configured seeds (a seed the config does not have is an error).
+    pretrain_dir : path, optional
+        Folder of the shared pretrainings (``pretrain = "shared"``); default
+        :func:`default_pretrain_dir`. A new, empty folder makes every cell train its
+        autoencoder inside the run, so that the run's wall time is a time from scratch.
 
     Returns
     -------
@@ -163,6 +173,8 @@ def run(config, *, command: str | None = None, dry_run: bool = False,
     does not stop the others; it is tried again on the next run.
     """
     cfg = config if isinstance(config, BenchConfig) else load_config(config)
+    if pretrain_dir is not None and Path(pretrain_dir).exists() and not Path(pretrain_dir).is_dir():
+        raise ValueError(f"pretrain_dir {str(pretrain_dir)!r} is a file, not a folder")
     keep_d = _selection("dataset", datasets, [d.key for d in cfg.datasets])
     keep_m = _selection("method", methods, [m.key for m in cfg.methods])
     configured = sorted({s for _, _, s in cfg.cells()})
@@ -176,7 +188,7 @@ def run(config, *, command: str | None = None, dry_run: bool = False,
     command = command or command_line()
     for i, (d, m, seed) in enumerate(pending, 1):
         logger.info("[%d/%d] %s / %s / seed %d", i, len(pending), d.key, m.key, seed)
-        out = _run_child(cell_spec(cfg, d, m, seed), cfg.time_limit)  # the child imports the tree as it is now: record that commit
+        out = _run_child(cell_spec(cfg, d, m, seed, pretrain_dir), cfg.time_limit)  # the child imports the tree as it is now: record that commit
         record_cell(cfg, d, m, seed, out, commit=git_commit(), command=command)
         if out["status"] == "ok":
             logger.info("    acc %.4f nmi %.4f ari %.4f in %.1f s, %.0f MiB", out["acc"], out["nmi"], out["ari"], out["seconds"], out["peak_rss_mb"])
