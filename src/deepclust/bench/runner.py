@@ -45,12 +45,6 @@ def associations_path(results: Path) -> Path:
     return results.with_name(results.stem + "_associations.csv")
 
 
-def default_pretrain_dir(cfg) -> Path:
-    """Where shared pretrainings are cached: ``_pretrained`` beside the results file. The cache
-    is keyed by dataset, seed and settings, so configs that write beside each other share it."""
-    return cfg.results.parent / "_pretrained"
-
-
 def cell_spec(cfg, d, m, seed: int, pretrain_dir=None) -> dict:
     """What :func:`deepclust.bench.cell.run_cell` needs to run one cell (JSON-serialisable)."""
     return {
@@ -59,7 +53,8 @@ def cell_spec(cfg, d, m, seed: int, pretrain_dir=None) -> dict:
         "method": {"name": m.name, "params": m.params_for(d.key), "pretrain": m.pretrain},
         "seed": seed,
         "internal_metrics": cfg.internal_metrics,
-        "pretrain_dir": str(Path(pretrain_dir).resolve() if pretrain_dir else default_pretrain_dir(cfg)),
+        # keyed by dataset, seed and settings: safe to share across configs
+        "pretrain_dir": str(pretrain_dir or cfg.results.parent / "_pretrained"),
     }
 
 
@@ -156,8 +151,8 @@ def run(config, *, command: str | None = None, dry_run: bool = False,
     seeds : sequence of int, optional
         Run only these of the configured seeds (a seed the config does not have is an error).
     pretrain_dir : path, optional
-        Folder of the shared pretrainings (``pretrain = "shared"``); default
-        :func:`default_pretrain_dir`. A new, empty folder makes every cell train its
+        Folder of the shared pretrainings (``pretrain = "shared"``); default ``_pretrained``
+        beside the results file. A new, empty folder makes every cell train its
         autoencoder inside the run, so that the run's wall time is a time from scratch.
 
     Returns
@@ -173,8 +168,10 @@ def run(config, *, command: str | None = None, dry_run: bool = False,
     does not stop the others; it is tried again on the next run.
     """
     cfg = config if isinstance(config, BenchConfig) else load_config(config)
-    if pretrain_dir is not None and Path(pretrain_dir).exists() and not Path(pretrain_dir).is_dir():
-        raise ValueError(f"pretrain_dir {str(pretrain_dir)!r} is a file, not a folder")
+    if pretrain_dir:
+        if Path(pretrain_dir).exists() and not Path(pretrain_dir).is_dir():
+            raise ValueError(f"pretrain_dir {str(pretrain_dir)!r} is a file, not a folder")
+        pretrain_dir = Path(pretrain_dir).resolve()  # once: every cell's child gets the same absolute path
     keep_d = _selection("dataset", datasets, [d.key for d in cfg.datasets])
     keep_m = _selection("method", methods, [m.key for m in cfg.methods])
     configured = sorted({s for _, _, s in cfg.cells()})
