@@ -98,6 +98,20 @@ def blur(images: torch.Tensor, sigma: torch.Tensor) -> torch.Tensor:
     return mh @ images.float() @ mw.transpose(-1, -2)
 
 
+def jitter_intensity(images: torch.Tensor, brightness: float, contrast: float, prob: float, generator: torch.Generator) -> torch.Tensor:
+    """Scale each image of ``(B, C, H, W)`` by ``U(1 - brightness, 1 + brightness)``, then
+    its deviations from its own mean by ``U(1 - contrast, 1 + contrast)``, each image with
+    probability ``prob`` (torchvision's brightness and contrast jitter, without clamping:
+    deepclust's rows need not lie in [0, 1])."""
+    b, dev = images.shape[0], images.device
+    on = _bernoulli(b, prob, generator, dev)
+    fb = torch.where(on, _uniform(b, 1 - brightness, 1 + brightness, generator, dev), torch.ones(b, device=dev))
+    fc = torch.where(on, _uniform(b, 1 - contrast, 1 + contrast, generator, dev), torch.ones(b, device=dev))
+    out = images * fb[:, None, None, None]
+    mean = out.mean(dim=(1, 2, 3), keepdim=True)
+    return mean + (out - mean) * fc[:, None, None, None]
+
+
 @dataclass(frozen=True)
 class ImageAugment:
     """SimCLR-style views of images stored as flat rows.
@@ -121,6 +135,14 @@ class ImageAugment:
     blur_prob : float, default=0.3
         Probability of blurring an image, with ``sigma ~ U(blur_sigma)``.
     blur_sigma : (float, float), default=(0.1, 1.0)
+    brightness, contrast : float, default=0
+        Intensity jitter, as SimCLR's colour jitter does for grey images: with probability
+        ``jitter_prob`` an image is multiplied by a factor drawn from ``U(1 - brightness, 1 +
+        brightness)``, then moved from its own mean by a factor from ``U(1 - contrast, 1 +
+        contrast)``. Off by default. Without it, how bright an image is survives every other
+        augmentation, so the contrastive loss can tell two views apart by it.
+    jitter_prob : float, default=0.8
+        Probability that an image is jittered (SimCLR's 0.8).
 
     Examples
     --------
@@ -138,6 +160,9 @@ class ImageAugment:
     noise: float = 0.05
     blur_prob: float = 0.3
     blur_sigma: tuple[float, float] = (0.1, 1.0)
+    brightness: float = 0.0
+    contrast: float = 0.0
+    jitter_prob: float = 0.8
 
     def __post_init__(self) -> None:
         shape = tuple(int(s) for s in self.input_shape)
@@ -150,6 +175,10 @@ class ImageAugment:
             raise ValueError("degrees, translate and noise must be non-negative")
         if not 0 <= self.blur_prob <= 1:
             raise ValueError(f"blur_prob must be in [0, 1], got {self.blur_prob!r}")
+        if not (0 <= self.brightness <= 1 and 0 <= self.contrast <= 1):
+            raise ValueError(f"brightness and contrast must be in [0, 1], got {self.brightness!r} and {self.contrast!r}")
+        if not 0 <= self.jitter_prob <= 1:
+            raise ValueError(f"jitter_prob must be in [0, 1], got {self.jitter_prob!r}")
         object.__setattr__(self, "input_shape", shape)
 
     def __call__(self, x: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
@@ -170,6 +199,8 @@ class ImageAugment:
             if on.any():  # blur only the chosen images
                 img = img.clone()
                 img[on] = blur(img[on], sigma[on])
+        if self.brightness > 0 or self.contrast > 0:
+            img = jitter_intensity(img, self.brightness, self.contrast, self.jitter_prob, generator)
         out = img.reshape(b, -1)
         if self.noise > 0:
             out = out + self.noise * torch.randn(out.shape, generator=generator).to(x.device)
