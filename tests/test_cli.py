@@ -98,6 +98,9 @@ def test_existing_output_is_kept_without_overwrite(tmp_path, capsys):
         (["fit", "--method", "kmeans", "--n-clusters", "5000"], "larger than the number of samples"),
         (["fit", "--method", "kmeans", "--n-clusters", "0"], "positive integer"),
         (["fit", "--device", "tpu", "--method", "ae-kmeans"], "device"),
+        (["fit", "--method", "simclr-kmeans", "--augment", "mixup=0.2", "--steps", "2"], "brightness"),  # the views' options, named
+        (["fit", "--method", "n2d", "--augment", "flip=1"], "unknown key 'flip'"),
+        (["fit", "--method", "simclr-kmeans", "--augment", "crop_scale=0.2:1:3"], "LOW:HIGH"),
         (["predict", "--model", "nowhere", "--data", "digits"], "no saved model"),
     ],
 )
@@ -110,6 +113,19 @@ def test_bad_input_one_line_exit_2_no_output(tmp_path, capsys, args, needle):
     assert needle in err, err
     assert len(err.splitlines()) == 1 and "Traceback" not in err
     assert not out.exists()
+
+
+def test_contrastive_views_take_their_options_from_the_command_line(tmp_path):
+    out = tmp_path / "run"
+    assert run_cli("fit", "--method", "simclr-kmeans", "--augment", "flip=1,brightness=0.4,crop_scale=0.3:1", "--steps", 3, "--out", out, "--quiet") == 0
+    from deepclust.methods import load_model
+
+    emb = load_model(out / "model").embedding_
+    assert emb.augment == {"flip": 1.0, "brightness": 0.4, "crop_scale": [0.3, 1.0]}
+    from deepclust.methods.simclr import make_augment
+
+    views = make_augment(emb.augment, emb.input_shape)  # digits' 8x8 image shape reached the views
+    assert views.input_shape == (1, 8, 8) and views.flip is True and views.brightness == 0.4 and list(views.crop_scale) == [0.3, 1.0]
 
 
 def test_nan_in_table_names_the_column(tmp_path, capsys):

@@ -102,7 +102,8 @@ def _model_args(p: argparse.ArgumentParser, *, what: str) -> None:
     p.add_argument("--lr", type=float, default=None, help="Adam learning rate (default: 1e-3)")
     p.add_argument("--device", default=None, help="auto (CUDA when present), cpu, cuda or cuda:N (default: auto)")
     p.add_argument("--precision", default=None, choices=["auto", "float32", "bf16"], help="training arithmetic (default: auto)")
-    p.add_argument("--augment", default=None, help="training-time augmentation of the autoencoder for small cohorts, e.g. 'noise=0.1,mixup=0.2,marginal=0.1'")
+    p.add_argument("--augment", default=None, help="training-time augmentation of the autoencoder for small cohorts, e.g. 'noise=0.1,mixup=0.2,marginal=0.1'; "
+                   "for the simclr-* methods the options of their views, e.g. 'flip=1,brightness=0.4,contrast=0.4,crop_scale=0.2:1' on images")
     p.add_argument("--quiet", action="store_true", help="no progress bars or log messages")
     p.add_argument("--k-range", type=_k_range_arg, default=None, help="k swept by --n-clusters auto / select-k, e.g. 2-12 or 2,4,8 (default: 2-12)")
     p.add_argument("--bootstrap", type=int, default=10, help="bootstrap resamples per k for the stability criterion of the sweep (default: 10)")
@@ -280,7 +281,7 @@ def _run_config(args, **settings):
         "device": args.device,
         "precision": args.precision,
         "verbose": not args.quiet,
-        "augment": _augment(args.augment),
+        "augment": _augment(args.augment, args.method),
     }
     return RunConfig(method=args.method, seed=args.seed, scale=args.scale, preprocess=args.preprocess, autoencoder_options=options,
                      k_range=args.k_range, n_bootstrap=args.bootstrap, progress=not args.quiet, out=args.out, overwrite=args.overwrite,
@@ -402,12 +403,19 @@ def _cmd_report(args) -> int:
     return 0
 
 
-def _augment(text):
+def _augment(text, method):
+    """``--augment``: the autoencoders' cohort augmentation (checked here), or for the
+    contrastive methods the options of their views (checked by the estimator, which knows
+    whether the data are images or a table)."""
     if text is None:
         return None
+    from deepclust.methods import METHODS, ContrastiveEmbedding
     from deepclust.preprocess.augment_text import check_augment, parse_augment
 
-    return check_augment(parse_augment(text))
+    spec = parse_augment(text)
+    if method in METHODS and METHODS[method].embedding is ContrastiveEmbedding:
+        return spec
+    return check_augment(spec)
 
 
 def _print_confounders(check: dict) -> None:

@@ -180,6 +180,7 @@ class ImageAugment:
         if not 0 <= self.jitter_prob <= 1:
             raise ValueError(f"jitter_prob must be in [0, 1], got {self.jitter_prob!r}")
         object.__setattr__(self, "input_shape", shape)
+        object.__setattr__(self, "flip", bool(self.flip))  # the CLI's flip=1
 
     def __call__(self, x: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
         """One random view of every row of ``x`` (B, C*H*W)."""

@@ -25,9 +25,18 @@ def check_augment(spec) -> dict[str, float] | None:
     return check_mapping(spec)
 
 
-def parse_augment(text: str) -> dict[str, float]:
-    """``"noise=0.1,mixup=0.2"`` -> ``{"noise": 0.1, "mixup": 0.2}`` (the CLI's form)."""
-    out = {}
+def parse_augment(text: str) -> dict[str, float | list[float]]:
+    """``"noise=0.1,mixup=0.2"`` -> ``{"noise": 0.1, "mixup": 0.2}`` (the CLI's form).
+
+    A value ``LOW:HIGH`` is a range, for the contrastive views' options such as
+    ``crop_scale=0.2:1``; switches are numbers (``flip=1``).
+
+    Examples
+    --------
+    >>> parse_augment("flip=1,crop_scale=0.2:1")
+    {'flip': 1.0, 'crop_scale': [0.2, 1.0]}
+    """
+    out: dict[str, float | list[float]] = {}
     for part in text.split(","):
         if not part.strip():
             continue
@@ -35,7 +44,10 @@ def parse_augment(text: str) -> dict[str, float]:
         if not sep:
             raise ValueError(f"augment: expected key=value pairs like 'noise=0.1,mixup=0.2', got {part!r}")
         try:
-            out[key.strip()] = float(value)
+            numbers = [float(v) for v in value.split(":")]
         except ValueError:
-            raise ValueError(f"augment: {key.strip()!r} must be a number, got {value!r}") from None
+            raise ValueError(f"augment: {key.strip()!r} must be a number or a LOW:HIGH range, got {value!r}") from None
+        if len(numbers) > 2:
+            raise ValueError(f"augment: {key.strip()!r} must be a number or a LOW:HIGH range, got {value!r}")
+        out[key.strip()] = numbers[0] if len(numbers) == 1 else numbers
     return out
