@@ -81,5 +81,10 @@ def test_two_processes_match_one(runs):
     np.testing.assert_allclose(ddp["codes"], single["codes"], atol=1e-3)
     for method in ("dec", "dcn"):
         assert adjusted_rand_score(single[f"{method}_labels"], ddp[f"{method}_labels"]) == 1.0
-        np.testing.assert_allclose(ddp[f"{method}_centers"], single[f"{method}_centers"], atol=1e-3)
+        # The same partition may carry other cluster numbers: the codes agree to ~1e-4 only, and
+        # the manifold start (a GMM on UMAP of them) numbers its components by its own search
+        # (seen on the AMD EPYC). Compare each cluster's centre with its counterpart's.
+        to_ddp = {int(a): int(b) for a, b in zip(single[f"{method}_labels"], ddp[f"{method}_labels"])}
+        order = [to_ddp[c] for c in range(len(single[f"{method}_centers"]))]
+        np.testing.assert_allclose(ddp[f"{method}_centers"][order], single[f"{method}_centers"], atol=1e-3)
     np.testing.assert_allclose(ddp["dec_delta"], single["dec_delta"], atol=1e-3)
