@@ -11,7 +11,7 @@ on the cluster labels), beside the same for the true classes. Clusters that expl
 the intensity than the classes do are clusters of brightness. Labels only score.
 
     DEEPCLUST_DATA=../shared/data python benchmarks/diagnostics/ssl_augment.py fashion-mnist --subset train --n 10000 \\
-        --steps 3000 --variants default flip jitter crop02 --out benchmarks/results/ssl_augment.jsonl
+        --steps 4000 --baselines umap-gmm --variants default all jitter flip crop02 --out benchmarks/results/ssl_augment.jsonl
 """
 import argparse
 import json
@@ -58,8 +58,9 @@ commit, machine = git_commit(), cpu_description()
 print(f"{a.name} {a.subset} n={len(X)} k={k}: eta2(intensity | classes) = {eta2(intensity, y):.3f}", flush=True)
 for seed in a.seeds:
     for name in a.baselines + a.variants:
+        baseline = name in a.baselines
         t0 = time.perf_counter()
-        if name in a.baselines:  # the method's own defaults, no augmentation to vary
+        if baseline:  # the method's own defaults, no augmentation to vary
             model = build_method(name, k, seed, image_shape=data.image_shape).fit(X)
         else:
             model = build_method("simclr-n2d", k, seed, image_shape=data.image_shape, embedding={"augment": VARIANTS[name], "steps": a.steps}).fit(X)
@@ -70,7 +71,7 @@ for seed in a.seeds:
         history = getattr(embedding, "history_", None) or {}
         row = {
             "data": a.name, "subset": a.subset, "n": int(len(X)), "seed": seed,
-            "method": name if name in a.baselines else "simclr-n2d", "variant": None if name in a.baselines else name, "augment": VARIANTS.get(name) if name not in a.baselines else None,
+            "method": name if baseline else "simclr-n2d", "variant": None if baseline else name, "augment": None if baseline else VARIANTS[name],
             "acc": round(scores["acc"], 4), "nmi": round(scores["nmi"], 4), "ari": round(scores["ari"], 4),
             "eta2_intensity_clusters": round(eta2(intensity, model.labels_), 3), "eta2_intensity_classes": round(eta2(intensity, y), 3),
             "final_loss": round(float(history["loss"][-1]), 4) if history.get("loss") else None, "steps": training.get("steps"),
