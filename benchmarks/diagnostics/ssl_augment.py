@@ -24,8 +24,12 @@ from deepclust.methods import build_method
 from deepclust.metrics import evaluate
 from heldout import add_slice_arguments, prepared_slice  # the script's folder is on sys.path
 
+#: "default" is the views' defaults at the row's commit: no intensity jitter before stop 32,
+#: brightness = contrast = 0.4 since (the "jitter" rows of stop 31 are today's default);
+#: "no-jitter" is the old default's views
 VARIANTS = {
     "default": {},
+    "no-jitter": {"brightness": 0.0, "contrast": 0.0},
     "flip": {"flip": True},
     "jitter": {"brightness": 0.4, "contrast": 0.4},
     "crop02": {"crop_scale": [0.2, 1.0]},
