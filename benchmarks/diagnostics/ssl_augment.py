@@ -34,6 +34,7 @@ VARIANTS = {
     "jitter": {"brightness": 0.4, "contrast": 0.4},
     "crop02": {"crop_scale": [0.2, 1.0]},
     "flip-jitter": {"flip": True, "brightness": 0.4, "contrast": 0.4},
+    "jitter-crop02": {"brightness": 0.4, "contrast": 0.4, "crop_scale": [0.2, 1.0]},
     "all": {"flip": True, "brightness": 0.4, "contrast": 0.4, "crop_scale": [0.2, 1.0]},
 }
 
