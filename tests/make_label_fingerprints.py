@@ -12,7 +12,11 @@ commit:
 
 Naming methods also marks them stale in the other CPU classes' records (``"_stale"``: their
 labels there are no longer known), which tests/test_same_labels.py skips with that reason until
-the script is run on such a CPU.
+the script is run on such a CPU. When nothing changed on purpose and only this CPU class's
+record is missing or stale (a new machine of a known class, or catching up after another
+class's change), ``--this-class-only`` leaves the other records alone:
+
+    python tests/make_label_fingerprints.py --this-class-only dec idec
 
 The labels are the same run after run on one machine, but not across CPU classes: float32
 kernels (oneDNN, MKL) and numba's compiled code (UMAP) take other arithmetic orders on AVX-512
@@ -100,8 +104,15 @@ def digits_rows() -> np.ndarray:
 def main() -> None:
     from deepclust.methods.registry import METHODS
 
+    args = sys.argv[1:]
+    only_here = "--this-class-only" in args
+    names = [a for a in args if a != "--this-class-only"]
+    unknown = [n for n in names if n not in METHODS]
+    if unknown:
+        raise SystemExit(f"unknown method(s): {', '.join(unknown)}")
+    named = bool(names)
     X = digits_rows()
-    names = sys.argv[1:] or list(METHODS)
+    names = names or list(METHODS)
     out = record_path()
     doc = json.loads(out.read_text()) if out.exists() else {}
     for name in names:
@@ -112,7 +123,7 @@ def main() -> None:
         del doc[STALE]
     out.write_text(json.dumps(doc, indent=1, sort_keys=True) + "\n")
     print(f"wrote {out} ({cpu_class()})")
-    if sys.argv[1:]:
+    if named and not only_here:
         # An intended change to these methods makes their labels in the other CPU classes'
         # records unknown too, and those can only be recorded on such a CPU: mark them stale
         # there (the test skips them and says so) until someone re-records on that class.
