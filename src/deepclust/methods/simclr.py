@@ -56,7 +56,7 @@ class ContrastiveEmbedding(NeuralEmbedding):
     NT-Xent loss, which pulls the two views of each sample together and pushes the other
     samples of the batch away (Chen et al. 2020). ``transform`` returns the encoder output
     (before the projection head). Images get random resized crops, small rotations and
-    shifts, blur and noise (``input_shape`` tells the row layout) and, by default, a small
+    shifts, brightness/contrast jitter, blur and noise (``input_shape`` tells the row layout) and, by default, a small
     conv encoder; tabular rows get SCARF's corruption by the features' empirical marginals,
     Gaussian noise and masking (Bahri et al. 2022), and an MLP. See :mod:`deepclust.nn.augment`
     and :mod:`deepclust.nn.sizing`.
