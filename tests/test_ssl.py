@@ -65,17 +65,20 @@ def test_image_augment_keeps_shape_is_seeded_and_changes_the_image():
     assert not torch.allclose(a, x)
 
 
+#: views that move no pixel: only the intensity jitter (on by default) is left to change an image
+STILL = dict(crop_scale=(1.0, 1.0), crop_ratio=(1.0, 1.0), degrees=0, translate=0, noise=0, blur_prob=0)
+
+
 def test_identity_crop_with_nothing_else_returns_the_image():
     x = torch.rand(4, 36)
-    aug = ImageAugment((1, 6, 6), crop_scale=(1.0, 1.0), crop_ratio=(1.0, 1.0), degrees=0, translate=0, noise=0, blur_prob=0, brightness=0, contrast=0)
+    aug = ImageAugment((1, 6, 6), **STILL, brightness=0, contrast=0)
     torch.testing.assert_close(aug(x, gen()), x, atol=1e-5, rtol=0)
 
 
 def test_default_views_jitter_intensity():
     # the default since stop 32: without it Fashion-MNIST's clusters follow brightness
     x = torch.rand(400, 36) * 0.5 + 0.25
-    still = dict(crop_scale=(1.0, 1.0), crop_ratio=(1.0, 1.0), degrees=0, translate=0, noise=0, blur_prob=0)
-    out = ImageAugment((1, 6, 6), **still)(x, gen())
+    out = ImageAugment((1, 6, 6), **STILL)(x, gen())
     means = out.mean(1) / x.mean(1)
     moved = (means - 1).abs() > 1e-4
     assert 0.7 < moved.float().mean() < 0.9  # jitter_prob 0.8
@@ -84,7 +87,7 @@ def test_default_views_jitter_intensity():
 
 def test_intensity_jitter_scales_brightness_and_contrast_per_image():
     x = torch.rand(200, 36) + 0.1
-    still = dict(crop_scale=(1.0, 1.0), crop_ratio=(1.0, 1.0), degrees=0, translate=0, noise=0, blur_prob=0, jitter_prob=1.0)
+    still = {**STILL, "jitter_prob": 1.0}
     out = ImageAugment((1, 6, 6), brightness=0.4, contrast=0, **still)(x, gen())
     factor = out / x  # one factor per image, within 1 +- 0.4, not all the same
     torch.testing.assert_close(factor, factor[:, :1].expand_as(factor))

@@ -27,15 +27,17 @@ from heldout import add_slice_arguments, prepared_slice  # the script's folder i
 #: "default" is the views' defaults at the row's commit: no intensity jitter before stop 32,
 #: brightness = contrast = 0.4 since (the "jitter" rows of stop 31 are today's default);
 #: "no-jitter" is the old default's views
+#: spelled out, not left to the default, so that a row means the same views at any commit
+JITTER = {"brightness": 0.4, "contrast": 0.4}
 VARIANTS = {
     "default": {},
     "no-jitter": {"brightness": 0.0, "contrast": 0.0},
     "flip": {"flip": True},
-    "jitter": {"brightness": 0.4, "contrast": 0.4},
+    "jitter": JITTER,
     "crop02": {"crop_scale": [0.2, 1.0]},
-    "flip-jitter": {"flip": True, "brightness": 0.4, "contrast": 0.4},
-    "jitter-crop02": {"brightness": 0.4, "contrast": 0.4, "crop_scale": [0.2, 1.0]},
-    "all": {"flip": True, "brightness": 0.4, "contrast": 0.4, "crop_scale": [0.2, 1.0]},
+    "flip-jitter": {"flip": True, **JITTER},
+    "jitter-crop02": {**JITTER, "crop_scale": [0.2, 1.0]},
+    "all": {"flip": True, **JITTER, "crop_scale": [0.2, 1.0]},
 }
 
 
