@@ -7,7 +7,8 @@ and peak RSS are its own; both libraries run with the same Python and torch buil
 environment, into which this checkout is installed in editable mode). Before the runs, the same
 environment times a bf16 and a float32 2048 x 2048 matrix product, so that rows from different
 days can be compared against the hardware rate of their own invocation. Rows record wall time,
-peak RSS, ACC/NMI, optimizer steps, both matrix rates, the command, commit, seed and machine.
+peak RSS, ACC/NMI, optimizer steps, both matrix rates, the command, commit, seed and machine,
+and for deepclust the seconds of each phase (``N2D.timings_``; empty in rows from before it).
 
 The ClustPy environment is created at ``benchmarks/_work/venv-clustpy`` when absent: the torch
 release of the Python that runs this script (e.g. 2.13.0+cpu; a bare ``torch==2.14.1`` from
@@ -39,7 +40,7 @@ VENV = Path(__file__).parent / "_work" / "venv-clustpy"
 MARK = "N2D_SPEED_RESULT "
 COLUMNS = (
     "dataset", "library", "seed", "n_samples", "pretrain_epochs", "acc", "nmi", "seconds", "peak_rss_mb", "optimizer_steps",
-    "bf16_gflops", "float32_gflops", "speedup_vs_clustpy", "device", "commit", "command",
+    "bf16_gflops", "float32_gflops", "speedup_vs_clustpy", "device", "commit", "command", "phase_seconds",
 )
 CLUSTPY_EPOCHS = 40  # the shortest ClustPy setting measured at ACC 0.978 (issue 16)
 
@@ -125,9 +126,11 @@ def child(library: str, seed: int, rows: int | None, epochs: int | None, device:
         labels, e = model.labels_, model.embedding_
         steps = getattr(e, "n_steps_", None) or len(e.history_.get("loss", [])) * math.ceil(X.shape[0] / e.batch_size)
     seconds = time.perf_counter() - t0
+    # where deepclust's time went (N2D.timings_: autoencoder + encoding, manifold, mixture); ClustPy does not say
+    phases = ";".join(f"{k}={v:.1f}" for k, v in getattr(model, "timings_", {}).items())
     m = evaluate(np.asarray(labels), y_true=y)
     return {"n_samples": int(X.shape[0]), "acc": m["acc"], "nmi": m["nmi"], "seconds": seconds, "peak_rss_mb": peak_rss_mb(),
-            "optimizer_steps": int(steps)}
+            "optimizer_steps": int(steps), "phase_seconds": phases}
 
 
 # -- in the parent ----------------------------------------------------------------------------

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import pickle
+import time
 import warnings
 
 import numpy as np
@@ -124,7 +125,12 @@ def test_n2d_default_manifold(n2d_umap, blobs):
 def test_n2d_fit_predict_with_pca_manifold(blobs):
     X, X_new = blobs
     model = N2D(K, embedding=emb(), manifold=PCA(2), clusterer="kmeans", random_state=0)
+    t0 = time.perf_counter()
     labels = model.fit_predict(X)
+    wall = time.perf_counter() - t0
+    # timings_ splits the fit into its three phases (benchmarks/n2d_speed.py records them)
+    assert set(model.timings_) == {"embedding", "manifold", "clusterer"}
+    assert all(v >= 0 for v in model.timings_.values()) and sum(model.timings_.values()) <= wall
     np.testing.assert_array_equal(labels, model.labels_)
     _check_fitted_clusterer(model, X, X_new, 2)
 

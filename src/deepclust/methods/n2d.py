@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 import warnings
 
 import numpy as np
@@ -79,6 +80,9 @@ class N2D(AssignerClusterer):
     embedding_train_ : ndarray of shape (n_samples, n_components)
         The manifold coordinates the clusters were found in.
     n_features_in_ : int
+    timings_ : dict of str to float
+        Wall seconds of each phase of :meth:`fit`: ``"embedding"`` (training the autoencoder
+        and encoding ``X``), ``"manifold"``, ``"clusterer"``: where a run's time went.
 
     Notes
     -----
@@ -116,10 +120,14 @@ class N2D(AssignerClusterer):
         self._make_manifold(k, man_seed, X.shape[0])  # a bad manifold fails before the autoencoder trains
         from deepclust.methods.embedding import AutoencoderEmbedding
 
+        t0 = time.perf_counter()
         self.embedding_, Z = self._fit_embedding(X, emb_seed, default=AutoencoderEmbedding(latent_dim=k))
+        t1 = time.perf_counter()
         manifold = self._make_manifold(k, man_seed, X.shape[0], Z.shape[1])  # "auto" looks at the codes' dimension
         M = _fit_manifold(manifold, Z)
+        t2 = time.perf_counter()
         self._assigner, self.labels_ = fit_assigner(clusterer, M)
+        self.timings_ = {"embedding": t1 - t0, "manifold": t2 - t1, "clusterer": time.perf_counter() - t2}
         self.manifold_, self.clusterer_ = manifold, clusterer
         self.embedding_train_ = M
         self._codes = Z
