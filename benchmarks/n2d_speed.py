@@ -201,14 +201,14 @@ def report(path: Path) -> str:
     df = pd.DataFrame(read_rows(path))
     num = ["acc", "nmi", "seconds", "peak_rss_mb", "optimizer_steps", "bf16_gflops", "float32_gflops"]
     df[num] = df[num].apply(pd.to_numeric, errors="coerce")
-    lines = ["| device | library | seeds | ACC | seconds | peak MiB | steps | bf16 / fp32 GFLOP/s |", "|---|---|---|---|---|---|---|---|"]
-    for (device, lib), g in df.groupby(["device", "library"], sort=False):
-        lines.append(f"| {device} | {lib} | {len(g)} | {g['acc'].mean():.4f} | {g['seconds'].mean():.1f} | {g['peak_rss_mb'].mean():.0f} | "
+    lines = ["| device | commit | library | seeds | ACC | seconds | peak MiB | steps | bf16 / fp32 GFLOP/s |", "|---|---|---|---|---|---|---|---|---|"]
+    for (device, commit, lib), g in df.groupby(["device", "commit", "library"], sort=False):
+        lines.append(f"| {device} | {commit} | {lib} | {len(g)} | {g['acc'].mean():.4f} | {g['seconds'].mean():.1f} | {g['peak_rss_mb'].mean():.0f} | "
                      f"{g['optimizer_steps'].mean():.0f} | {g['bf16_gflops'].mean():.0f} / {g['float32_gflops'].mean():.0f} |")
-    for device, d in df.groupby("device", sort=False):
+    for (device, commit), d in df.groupby(["device", "commit"], sort=False):
         t = d.groupby("library")["seconds"].mean()
-        if {"clustpy", "deepclust"} <= set(t.index):  # a ratio only within one device
-            lines.append(f"\n{device}: speed-up (mean seconds, ClustPy / deepclust): {t['clustpy'] / t['deepclust']:.2f}x")
+        if {"clustpy", "deepclust"} <= set(t.index):  # a ratio only within one device and one commit's recipe
+            lines.append(f"\n{device}, {commit}: speed-up (mean seconds, ClustPy / deepclust): {t['clustpy'] / t['deepclust']:.2f}x")
     return "\n".join(lines) + "\n"
 
 
