@@ -6,7 +6,8 @@ kernels from Python costs. This script times, in one process, one after the othe
 same device's 8192^3 matrix rates measured first:
 
 * ``fit_module``: seconds per step of ``AutoencoderEmbedding`` training as deepclust runs it
-  (shuffle, gather, autocast, loss dict, fused Adam), bf16 and float32, batch 256 and 1024;
+  (shuffle, gather, autocast, loss dict, fused Adam), bf16 and float32, batch 256 and 1024,
+  eager and with ``cuda_graph=True`` (the loop's own captured step, ``train.loop._GraphStep``);
 * ``eager``: the bare step (gather rows by index, forward, MSE, backward, fused Adam) in a
   Python loop, bf16 autocast;
 * ``graph``: the same step captured once in a CUDA graph (``torch.cuda.graph``; Adam with
@@ -140,11 +141,16 @@ def main(argv=None) -> dict:
             out["rows"].append({"variant": name, "batch": batch, "precision": "bf16", "ms_per_step": round(sec * 1e3, 4),
                                 "tflops": round(step_flops(batch) / sec / 1e12, 2), "loss_after": round(loss, 6)})
             print(out["rows"][-1], flush=True)
-        for precision in ("bf16", "float32"):
-            # fit_module_step runs steps x batch rows as two epochs and takes the median epoch
-            sec = fit_module_step(batch, precision == "bf16", a.steps)
-            out["rows"].append({"variant": "fit_module", "batch": batch, "precision": precision, "ms_per_step": round(sec * 1e3, 4),
-                                "tflops": round(step_flops(batch) / sec / 1e12, 2)})
+        for precision, graph in (("bf16", False), ("float32", False), ("bf16", True), ("float32", True)):
+            # fit_module_step runs steps x batch rows as three epochs and takes the median epoch
+            try:
+                sec = fit_module_step(batch, precision == "bf16", a.steps, cuda_graph=graph)
+            except Exception as exc:
+                out["rows"].append({"variant": "fit_module" + (" cuda_graph" if graph else ""), "batch": batch, "error": f"{type(exc).__name__}: {exc}"[:300]})
+                print(out["rows"][-1], flush=True)
+                continue
+            out["rows"].append({"variant": "fit_module" + (" cuda_graph" if graph else ""), "batch": batch, "precision": precision,
+                                "ms_per_step": round(sec * 1e3, 4), "tflops": round(step_flops(batch) / sec / 1e12, 2)})
             print(out["rows"][-1], flush=True)
     Path(a.out).parent.mkdir(parents=True, exist_ok=True)
     Path(a.out).write_text(json.dumps(out, indent=1) + "\n")

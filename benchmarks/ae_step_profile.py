@@ -110,16 +110,16 @@ def step_parts(batch: int, bf16: bool, reps: int) -> dict[str, float]:
     return out
 
 
-def fit_module_step(batch: int, bf16: bool, steps: int) -> float:
+def fit_module_step(batch: int, bf16: bool, steps: int, cuda_graph: bool = False) -> float:
     """Seconds per step of ``AutoencoderEmbedding`` training through ``fit_module`` (after one warm-up pass)."""
     import numpy as np
 
     from deepclust.methods import AutoencoderEmbedding
 
     X = np.random.default_rng(0).random((batch * steps, DIMS[0]), dtype=np.float32)
-    kw = dict(latent_dim=DIMS[-1], hidden_dims=DIMS[1:-1], batch_size=batch, precision="bf16" if bf16 else "float32", random_state=0)
+    kw = dict(latent_dim=DIMS[-1], hidden_dims=DIMS[1:-1], batch_size=batch, precision="bf16" if bf16 else "float32", random_state=0, cuda_graph=cuda_graph)
     AutoencoderEmbedding(epochs=1, **kw).fit(X[: batch * 4])  # warm-up: first-call costs
-    emb = AutoencoderEmbedding(epochs=2, **kw).fit(X)
+    emb = AutoencoderEmbedding(epochs=3, **kw).fit(X)  # the median epoch: not the first (a captured step's warm-up and capture)
     return statistics.median(emb.history_["seconds"]) / steps
 
 

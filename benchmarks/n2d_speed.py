@@ -18,6 +18,7 @@ checkout. An existing environment (e.g. clustpy_compare.py's) is used as it is. 
 
     DEEPCLUST_DATA=../shared/data python benchmarks/n2d_speed.py --seeds 0-2      # ~40 min idle
     DEEPCLUST_DATA=../shared/data python benchmarks/n2d_speed.py --smoke          # 3,000 rows, 1 epoch, seed 0
+    DEEPCLUST_DATA=../shared/data python benchmarks/n2d_speed.py --seeds 0 --cuda-graph   # + deepclust with a captured step (CUDA)
 
 Rows go to ``benchmarks/results/n2d_speed.csv`` (``--smoke``: ``n2d_speed_smoke.csv``);
 ``--report`` prints the table with the speed ratio.
@@ -120,8 +121,10 @@ def child(library: str, seed: int, rows: int | None, epochs: int | None, device:
     else:
         from deepclust.methods import N2D, AutoencoderEmbedding
 
-        # None: N2D's own default recipe, on device="auto" (CUDA when present)
-        emb = AutoencoderEmbedding(epochs=epochs, device=device) if epochs or device != "auto" else None
+        # None: N2D's own default recipe, on device="auto" (CUDA when present); "deepclust-cudagraph":
+        # the same with the training step captured in a CUDA graph (AutoencoderEmbedding(cuda_graph=True))
+        graph = library == "deepclust-cudagraph"
+        emb = AutoencoderEmbedding(epochs=epochs, device=device, cuda_graph=graph) if epochs or device != "auto" or graph else None
         model = N2D(10, embedding=emb, random_state=seed).fit(X)
         labels, e = model.labels_, model.embedding_
         steps = getattr(e, "n_steps_", None) or len(e.history_.get("loss", [])) * math.ceil(X.shape[0] / e.batch_size)
@@ -170,6 +173,7 @@ def run(a) -> None:
     print(f"matrix rates: {rates}", flush=True)
     n = a.rows or 70000
     libraries = ("deepclust",) if a.no_clustpy else ("clustpy", "deepclust")
+    libraries += ("deepclust-cudagraph",) if a.cuda_graph else ()
     dev = _in_child(python, ["--device-name", a.device]) or {}
     base = {"dataset": "mnist" if not a.rows else f"mnist[{a.rows}]", "device": dev.get("device", cpu_description()), "commit": git_commit(ROOT),
             "command": command_line(), **rates}
@@ -186,7 +190,7 @@ def run(a) -> None:
             ref = res["seconds"] if library == "clustpy" else ref
             row = {**base, "library": library, "seed": seed, "pretrain_epochs": epochs or "default", **res,
                    "seconds": round(res["seconds"], 1), "peak_rss_mb": round(res["peak_rss_mb"], 1),
-                   "speedup_vs_clustpy": round(ref / res["seconds"], 2) if ref and library == "deepclust" else ""}
+                   "speedup_vs_clustpy": round(ref / res["seconds"], 2) if ref and library.startswith("deepclust") else ""}
             append_rows(a.out, [row], columns=COLUMNS)
             print(f"{library} seed {seed}: ACC {res['acc']:.4f} in {res['seconds']:.1f} s, {res['peak_rss_mb']:.0f} MiB, "
                   f"{res['optimizer_steps']} steps", flush=True)
@@ -207,8 +211,8 @@ def report(path: Path) -> str:
                      f"{g['optimizer_steps'].mean():.0f} | {g['bf16_gflops'].mean():.0f} / {g['float32_gflops'].mean():.0f} |")
     for (device, commit), d in df.groupby(["device", "commit"], sort=False):
         t = d.groupby("library")["seconds"].mean()
-        if {"clustpy", "deepclust"} <= set(t.index):  # a ratio only within one device and one commit's recipe
-            lines.append(f"\n{device}, {commit}: speed-up (mean seconds, ClustPy / deepclust): {t['clustpy'] / t['deepclust']:.2f}x")
+        for lib in (x for x in t.index if x.startswith("deepclust") and "clustpy" in t.index):  # a ratio only within one device and commit
+            lines.append(f"\n{device}, {commit}: speed-up (mean seconds, ClustPy / {lib}): {t['clustpy'] / t[lib]:.2f}x")
     return "\n".join(lines) + "\n"
 
 
@@ -233,6 +237,8 @@ def main() -> int:
     p.add_argument("--no-clustpy", action="store_true", help="deepclust only, in this Python (no ClustPy environment)")
     p.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"),
                    help="where both libraries train (auto: CUDA when present); the rates are measured there too")
+    p.add_argument("--cuda-graph", action="store_true",
+                   help="also run deepclust with its training step captured in a CUDA graph (library 'deepclust-cudagraph'; CUDA only)")
     p.add_argument("--venv", type=Path, default=VENV)
     p.add_argument("--out", type=Path, default=None)
     p.add_argument("--report", action="store_true", help="print the table of the results file and exit")

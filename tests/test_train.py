@@ -385,3 +385,99 @@ def test_zero_denormal_state_clears_only_values_below_the_smallest_normal():
     zero_denormal_state(opt)
     assert opt.state[w]["exp_avg"].tolist() == [0.0, 0.0, tiny, 0.5]
     assert torch.equal(opt.state[w]["step"], step_before)  # a scalar count is left alone
+
+
+# -- fit_module(cuda_graph=True): the captured step -----------------------------------------------
+def _autoencoder_run(X: torch.Tensor, *, cuda_graph: bool, device: str = "cpu", epochs: int = 3):
+    from deepclust.nn.autoencoder import mlp_autoencoder
+    from deepclust.train.optim import adam
+
+    torch.manual_seed(0)
+    net = mlp_autoencoder(X.shape[1], [16], 3).to(device)
+    opt = adam(net.parameters(), lr=1e-2, **({"capturable": True} if cuda_graph else {}))
+    state = fit_module(net, lambda m, b, s: m.loss(b[0]), (X.to(device),), epochs=epochs, batch_size=64, optimizer=opt,
+                       generator=torch.Generator().manual_seed(1), cuda_graph=cuda_graph)
+    return state.history["loss"], [p.detach().cpu().clone() for p in net.parameters()]
+
+
+def test_graph_step_trains_exactly_like_the_eager_loop(monkeypatch):
+    """The captured step's machinery (the index buffer, three warm-up steps, one capture, replays,
+    the last smaller batch run eagerly) trains on the same rows in the same order as the eager
+    loop. Off CUDA nothing can be captured, so the capture is replaced by re-running the recorded
+    step: what is checked here is everything around the graph (the graph itself matched the eager
+    step's loss on an H100, benchmarks/ae_step_cuda.py)."""
+    from deepclust.train import loop
+
+    X = torch.rand(1000, 12, generator=torch.Generator().manual_seed(0))  # 15 full batches of 64 and one of 40
+    eager_loss, eager_w = _autoencoder_run(X, cuda_graph=False)
+    captured, partial = [], []
+    monkeypatch.setattr(loop, "_can_capture", lambda run: True)
+
+    def record(self, state):
+        captured.append(self.warmed)
+        return lambda: self.body(state)
+
+    body = loop._GraphStep.body
+
+    def spy_body(self, state, rows=None):
+        if rows is not None:
+            partial.append(rows.shape[0])
+        return body(self, state, rows)
+
+    monkeypatch.setattr(loop._GraphStep, "_record", record)
+    monkeypatch.setattr(loop._GraphStep, "body", spy_body)
+    graph_loss, graph_w = _autoencoder_run(X, cuda_graph=True)
+    assert captured == [loop._GraphStep.WARMUP]  # captured once, after the warm-up steps
+    assert partial == [40, 40, 40]  # each epoch's last, smaller batch ran eagerly
+    assert graph_loss == eager_loss
+    assert all(torch.equal(a, b) for a, b in zip(eager_w, graph_w))
+
+
+def test_graph_step_is_not_used_where_it_cannot_be():
+    """Off CUDA, under torchrun, with an optimiser that cannot be captured, or with a callback acting
+    before each batch, cuda_graph=True runs the eager step."""
+    from deepclust.train import loop
+    from deepclust.train.batches import TensorBatches
+
+    class BeforeBatch(Callback):
+        def on_batch_begin(self, state):
+            pass
+
+    def run(source, callbacks=(), world=1, capturable=True):
+        lin = nn.Linear(3, 1).to(source.device)
+        opt = torch.optim.Adam(lin.parameters(), capturable=capturable) if source.device.type == "cuda" else None
+        return loop._Run(lin, _mse, opt, None, source, list(callbacks), 8, None, None, 0, world)
+
+    cpu = TensorBatches([torch.zeros(8, 3)])
+    assert not loop._can_capture(run(cpu))
+    X = torch.rand(300, 12, generator=torch.Generator().manual_seed(0))
+    eager_loss, eager_w = _autoencoder_run(X, cuda_graph=False)
+    loss, w = _autoencoder_run(X, cuda_graph=True)
+    assert loss == eager_loss and all(torch.equal(a, b) for a, b in zip(w, eager_w))
+    if torch.cuda.is_available():
+        gpu = TensorBatches([torch.zeros(8, 3, device="cuda")])
+        assert loop._can_capture(run(gpu))
+        assert not loop._can_capture(run(gpu, [BeforeBatch()]))
+        assert not loop._can_capture(run(gpu, world=2))
+        assert not loop._can_capture(run(gpu, capturable=False))
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+def test_graph_step_on_cuda_matches_the_eager_step():
+    """On a GPU the replayed graph trains like the eager loop (same batches; cuBLAS may pick other
+    kernels inside a graph, so equal to float32 rounding, not bit for bit), and AutoencoderEmbedding
+    (cuda_graph=True) gives the eager run's codes."""
+    from deepclust.methods import AutoencoderEmbedding
+
+    X = torch.rand(1000, 12, generator=torch.Generator().manual_seed(0))
+    eager_loss, eager_w = _autoencoder_run(X, cuda_graph=False, device="cuda")
+    graph_loss, graph_w = _autoencoder_run(X, cuda_graph=True, device="cuda")
+    assert graph_loss == pytest.approx(eager_loss, rel=1e-4)
+    assert all(torch.allclose(a, b, atol=1e-4) for a, b in zip(eager_w, graph_w))
+    Xn = X.numpy()
+    kw = dict(hidden_dims=(32,), latent_dim=3, epochs=5, batch_size=64, device="cuda", random_state=0)
+    a = AutoencoderEmbedding(**kw).fit(Xn)
+    b = AutoencoderEmbedding(cuda_graph=True, **kw).fit(Xn)
+    assert b.history_["loss"] == pytest.approx(a.history_["loss"], rel=1e-3)
+    assert abs(a.transform(Xn) - b.transform(Xn)).max() < 1e-2

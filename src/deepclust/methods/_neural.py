@@ -163,6 +163,9 @@ class NeuralEmbedding(SavableMixin, Float32OutputMixin, TransformerMixin, BaseEs
     _parameter_constraints: dict = COMMON_CONSTRAINTS
     _width_params: tuple[str, ...] = ("hidden_dims",)  # sequences of positive layer widths
     _streams_input = True  # fit and transform read data on disk block by block
+    # Whether ``_loss`` reads nothing but the batch (no generator draws, no host sync), so that
+    # ``cuda_graph=True`` may capture the training step (train.loop._GraphStep)
+    _capture_safe = False
     _fitted_attribute = "autoencoder_"  # where the trained network lives
     _weights_prefix = "autoencoder"  # key prefix of the saved weights (format 1 keeps it per class)
     _desc = "autoencoder"  # names the training phase in progress bars and checkpoints
@@ -260,6 +263,7 @@ class NeuralEmbedding(SavableMixin, Float32OutputMixin, TransformerMixin, BaseEs
             ctx = TrainingContext(gen, Xt, self._augmenter(Xt, rng))
             batch_size = self._batch_size(X.shape[0])
             budget = training_budget(X.shape[0], batch_size, epochs=self.epochs, steps=getattr(self, "steps", None))
+            graph = bool(getattr(self, "cuda_graph", False)) and self._capture_safe and device.type == "cuda" and ctx.augmenter is None and Xt is not None
             state = fit_module(
                 net,
                 functools.partial(self._batch_loss, ctx=ctx),
@@ -267,12 +271,13 @@ class NeuralEmbedding(SavableMixin, Float32OutputMixin, TransformerMixin, BaseEs
                 epochs=budget.epochs,
                 max_steps=budget.max_steps,
                 batch_size=batch_size,
-                optimizer=adam(net.parameters(), lr=float(self.lr)),
+                optimizer=adam(net.parameters(), lr=float(self.lr), **({"capturable": True} if graph else {})),
                 generator=gen,
                 callbacks=[EarlyStopping(self.patience)] if self.patience else [],
                 autocast_dtype=autocast,
                 progress=bool(self.verbose),
                 desc=self._desc,
+                cuda_graph=graph,
             )
         self._set_network(net, arch, state.history)
         self.training_ = training_summary(state, budget)

@@ -85,6 +85,8 @@ class MaskedEmbedding(AutoencoderEmbedding):
     def _adopt(self, module, arch: dict) -> MaskedAutoencoder:
         return MaskedAutoencoder(module.encoder, module.decoder)
 
+    _capture_safe = False  # the masks are drawn from the training generator each batch: no CUDA graph
+
     def _loss(self, module, x, ctx):
         return module.loss(
             x, mask_ratio=float(self.mask_ratio), generator=ctx.generator, fill=self.mask_fill, visible_weight=float(self.visible_weight), reference=ctx.reference

@@ -80,12 +80,17 @@ class TensorBatches(BatchSource):
         self.tensors, self.n_samples, self.device = tensors, n, tensors[0].device
 
     def epoch(self, generator: torch.Generator, batch_size: int, *, rank: int = 0, world_size: int = 1) -> Iterator[Batch]:
+        for idx in self.epoch_rows(generator, batch_size, rank=rank, world_size=world_size):
+            yield idx, tuple(t[idx] for t in self.tensors)
+
+    def epoch_rows(self, generator: torch.Generator, batch_size: int, *, rank: int = 0, world_size: int = 1) -> Iterator[torch.Tensor]:
+        """The row indices of :meth:`epoch`'s minibatches alone (same draws), for a step that gathers its own rows."""
         perm = torch.randperm(self.n_samples, generator=generator).to(self.device)
         for start in range(0, self.n_samples, batch_size):
             idx = shard_rows(perm[start : start + batch_size], rank, world_size)
             if idx is None:
                 return
-            yield idx, tuple(t[idx] for t in self.tensors)
+            yield idx
 
     def skip_epoch(self, generator: torch.Generator) -> None:
         torch.randperm(self.n_samples, generator=generator)
