@@ -59,6 +59,7 @@ class MaskedEmbedding(AutoencoderEmbedding):
         "visible_weight": [Interval(Real, 0, None, closed="left")],
     }
     _desc = "masked autoencoder"
+    _capture_safe = False  # the masks are drawn from the training generator each batch: no CUDA graph
 
     def __init__(
         self, latent_dim: int = 10, hidden_dims: Sequence[int] | str = "auto", network=None, mask_ratio: float = 0.3, mask_fill: str = "marginal",
@@ -84,8 +85,6 @@ class MaskedEmbedding(AutoencoderEmbedding):
 
     def _adopt(self, module, arch: dict) -> MaskedAutoencoder:
         return MaskedAutoencoder(module.encoder, module.decoder)
-
-    _capture_safe = False  # the masks are drawn from the training generator each batch: no CUDA graph
 
     def _loss(self, module, x, ctx):
         return module.loss(
