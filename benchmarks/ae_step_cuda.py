@@ -53,7 +53,7 @@ def _setup(batch: int, n_rows: int, capturable: bool):
 
     torch.manual_seed(0)
     net = _network().cuda()
-    opt = adam(net.parameters(), lr=1e-3, capturable=True) if capturable else adam(net.parameters(), lr=1e-3)
+    opt = adam(net.parameters(), lr=1e-3, capturable=capturable)
     X = torch.rand(n_rows, DIMS[0], generator=torch.Generator().manual_seed(1)).cuda()
     order = torch.randint(0, n_rows, (64, batch), generator=torch.Generator().manual_seed(2)).cuda()  # 64 batches, cycled
     return net, opt, X, order
@@ -115,6 +115,21 @@ def graph_step(batch: int, steps: int) -> tuple[float, float]:
         return sec, float(_loss(net, X[:4096]))
 
 
+def _add_row(out: dict, row: dict, measure) -> None:
+    """Append ``row`` with the fields ``measure()`` returns, or with its error: one variant
+    failing (e.g. a capture this torch does not support) must not lose the others."""
+    try:
+        row = {**row, **measure()}
+    except Exception as exc:
+        row = {**row, "error": f"{type(exc).__name__}: {exc}"[:300]}
+    out["rows"].append(row)
+    print(row, flush=True)
+
+
+def _timing(batch: int, sec: float, **extra) -> dict:
+    return {"ms_per_step": round(sec * 1e3, 4), "tflops": round(step_flops(batch) / sec / 1e12, 2), **extra}
+
+
 def main(argv=None) -> dict:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--steps", type=int, default=300, help="timed steps per variant")
@@ -132,26 +147,17 @@ def main(argv=None) -> dict:
            **rates, "steps": a.steps, "rows": []}
     for batch in (256, 1024):
         for name, fn in (("eager", eager_step), ("graph", graph_step)):
-            try:
+            def bare(fn=fn):
                 sec, loss = fn(batch, a.steps)
-            except Exception as exc:  # one variant failing (e.g. capture unsupported by this torch) must not lose the others
-                out["rows"].append({"variant": name, "batch": batch, "error": f"{type(exc).__name__}: {exc}"[:300]})
-                print(out["rows"][-1], flush=True)
-                continue
-            out["rows"].append({"variant": name, "batch": batch, "precision": "bf16", "ms_per_step": round(sec * 1e3, 4),
-                                "tflops": round(step_flops(batch) / sec / 1e12, 2), "loss_after": round(loss, 6)})
-            print(out["rows"][-1], flush=True)
+                return _timing(batch, sec, loss_after=round(loss, 6))
+
+            _add_row(out, {"variant": name, "batch": batch, "precision": "bf16"}, bare)
         for precision, graph in (("bf16", False), ("float32", False), ("bf16", True), ("float32", True)):
             # fit_module_step runs steps x batch rows as three epochs and takes the median epoch
-            try:
-                sec = fit_module_step(batch, precision == "bf16", a.steps, cuda_graph=graph)
-            except Exception as exc:
-                out["rows"].append({"variant": "fit_module" + (" cuda_graph" if graph else ""), "batch": batch, "error": f"{type(exc).__name__}: {exc}"[:300]})
-                print(out["rows"][-1], flush=True)
-                continue
-            out["rows"].append({"variant": "fit_module" + (" cuda_graph" if graph else ""), "batch": batch, "precision": precision,
-                                "ms_per_step": round(sec * 1e3, 4), "tflops": round(step_flops(batch) / sec / 1e12, 2)})
-            print(out["rows"][-1], flush=True)
+            def loop(precision=precision, graph=graph):
+                return _timing(batch, fit_module_step(batch, precision == "bf16", a.steps, cuda_graph=graph))
+
+            _add_row(out, {"variant": "fit_module" + (" cuda_graph" if graph else ""), "batch": batch, "precision": precision}, loop)
     Path(a.out).parent.mkdir(parents=True, exist_ok=True)
     Path(a.out).write_text(json.dumps(out, indent=1) + "\n")
     return out

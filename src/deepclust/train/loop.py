@@ -334,16 +334,8 @@ class _GraphStep:
 
     def body(self, state: TrainState, rows: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
         """One eager optimiser step on ``rows`` (default: the index buffer); returns the loss terms."""
-        run = self.run
         batch = tuple(t[self.index if rows is None else rows] for t in self.tensors)
-        with torch.autocast(device_type=run.source.device.type, dtype=run.autocast_dtype or torch.bfloat16,
-                            enabled=run.autocast_dtype is not None, cache_enabled=False):
-            out = run.compute(run.module, batch, state)
-        parts = out if isinstance(out, dict) else {"loss": out}
-        run.optimizer.zero_grad(set_to_none=False)
-        parts["loss"].backward()
-        run.optimizer.step()
-        return parts
+        return _optimizer_step(self.run, batch, state, for_graph=True)
 
     def __call__(self, rows: torch.Tensor, state: TrainState) -> dict[str, torch.Tensor]:
         if rows.shape[0] != self.index.shape[0]:
@@ -376,6 +368,22 @@ class _GraphStep:
             return parts
 
         return replay
+
+
+def _optimizer_step(run: _Run, batch: tuple[torch.Tensor, ...], state: TrainState, *, for_graph: bool = False) -> dict[str, torch.Tensor]:
+    """Loss terms of ``batch`` under the run's autocast, then one optimiser step on their total.
+
+    ``for_graph`` (:class:`_GraphStep`): gradients zeroed in place rather than set to None, and
+    autocast without its weight-cast cache, so the step can be captured in a CUDA graph.
+    """
+    with torch.autocast(device_type=run.source.device.type, dtype=run.autocast_dtype or torch.bfloat16,
+                        enabled=run.autocast_dtype is not None, cache_enabled=False if for_graph else None):
+        out = run.compute(run.module, batch, state)
+    parts = out if isinstance(out, dict) else {"loss": out}
+    run.optimizer.zero_grad(set_to_none=not for_graph)
+    parts["loss"].backward()
+    run.optimizer.step()
+    return parts
 
 
 def _progress_bar(desc: str, epochs: int, start_epoch: int):
@@ -445,15 +453,7 @@ def _run_batches(run: _Run, state: TrainState) -> tuple[dict[str, torch.Tensor],
             cb.on_batch_begin(state)
         if state.stop:
             break
-        if run.graph_step is not None:
-            parts = run.graph_step(idx, state)
-        else:
-            with torch.autocast(device_type=device_type, dtype=run.autocast_dtype or torch.bfloat16, enabled=run.autocast_dtype is not None):
-                out = run.compute(run.module, batch, state)
-            parts = out if isinstance(out, dict) else {"loss": out}
-            run.optimizer.zero_grad(set_to_none=True)
-            parts["loss"].backward()
-            run.optimizer.step()
+        parts = run.graph_step(idx, state) if run.graph_step is not None else _optimizer_step(run, batch, state)
         state.step += 1
         if device_type == "cpu" and state.step % DENORMAL_SWEEP_STEPS == 0:
             zero_denormal_state(run.optimizer)
